@@ -1,0 +1,195 @@
+"""The prepared dataset: one Arrow file that every trial and worker reads, memory-mapped.
+
+A prepared dataset is written once by :func:`hpo.data.prepare` and named by the content hash of
+its inputs and settings. The file is an uncompressed Arrow IPC file, opened with a memory map, so
+opening it in a new worker costs milliseconds and the pages are shared between processes.
+
+Layout of the table (one row per event that survived cleaning, already shuffled):
+
+========================  =========  ===========================================================
+column                    type       meaning
+========================  =========  ===========================================================
+``col:<name>``            float32    raw (unscaled) value of a feature or physics observable
+``label``                 int8       1 signal, 0 background
+``weight``                float64    signed event weight, normalised to unit sum per class
+``train_weight``          float64    weight used in training losses (negative-weight policy)
+``phys_weight``           float64    the original event weight (expected yield)
+``split``                 uint8      0 train, 1 validation, 2 test
+``process``               int16      index into ``meta["processes"]``
+``run``, ``event``        int64      event identifiers from the input (-1 where unknown)
+========================  =========  ===========================================================
+
+The schema metadata key ``hpo`` holds a JSON document: ``hash``, ``features`` (model inputs, in
+order), ``observables`` (other stored columns), ``scaler`` (``mean`` and ``scale`` per feature,
+fitted on the training split), ``processes``, ``description`` and ``settings``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.ipc
+
+from hpo.errors import DataError
+
+SPLITS = ("train", "val", "test")
+FORMAT_VERSION = 1
+_META_KEY = b"hpo"
+
+
+@dataclass(frozen=True)
+class Split:
+    """The arrays of one split, ready for a classifier."""
+
+    X: np.ndarray  # (n, n_features) float32, scaled with the training-split scaler
+    y: np.ndarray  # (n,) int8: 1 signal, 0 background
+    w: np.ndarray  # (n,) float64: signed weight, unit sum per class; use for metrics
+    w_train: np.ndarray  # (n,) float64: weight for training losses
+    w_phys: np.ndarray  # (n,) float64: original event weight (expected yield); use for AMS
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+class PreparedDataset:
+    """A prepared dataset: shuffled, cleaned, labelled, weighted and split events.
+
+    Create one with :func:`hpo.data.prepare`, or open a file with :meth:`open`.
+    """
+
+    def __init__(self, table: pa.Table, meta: dict[str, Any], path: Path | None = None) -> None:
+        self.table = table
+        self.meta = meta
+        self.path = path
+
+    # -- file I/O ---------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> PreparedDataset:
+        """Open a prepared-dataset file, memory-mapped (nothing is copied until used)."""
+        path = Path(path)
+        if not path.is_file():
+            raise DataError(f"prepared dataset {path} does not exist; create it with 'hpo data prepare'")
+        try:
+            with pa.memory_map(str(path), "r") as source:
+                table = pa.ipc.open_file(source).read_all()
+        except (pa.ArrowInvalid, OSError) as err:
+            raise DataError(f"{path} is not a prepared dataset ({err}); delete it and run 'hpo data prepare' again") from None
+        raw = (table.schema.metadata or {}).get(_META_KEY)
+        if raw is None:
+            raise DataError(f"{path} has no hpo metadata; delete it and run 'hpo data prepare' again")
+        meta = json.loads(raw)
+        if meta.get("format") != FORMAT_VERSION:
+            raise DataError(f"{path} was written by another hpo version; delete it and run 'hpo data prepare' again")
+        return cls(table, meta, path)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, meta: dict[str, Any]) -> PreparedDataset:
+        """Build an in-memory dataset from a frame with the columns of the layout above."""
+        meta = {"format": FORMAT_VERSION, **meta}
+        return cls(pa.Table.from_pandas(frame, preserve_index=False), meta)
+
+    def write(self, path: str | os.PathLike[str]) -> Path:
+        """Write the dataset atomically (a temporary file renamed into place) and return its path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        table = self.table.replace_schema_metadata({_META_KEY: json.dumps(self.meta).encode()})
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+                writer.write_table(table)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        self.path = path
+        return path
+
+    # -- description ------------------------------------------------------------------------
+    @property
+    def hash(self) -> str:
+        """Content hash of the inputs and settings that produced this dataset."""
+        return str(self.meta["hash"])
+
+    @property
+    def features(self) -> list[str]:
+        """Names of the model inputs, in column order of ``X``."""
+        return list(self.meta["features"])
+
+    @property
+    def n_features(self) -> int:
+        return len(self.meta["features"])
+
+    @property
+    def columns(self) -> list[str]:
+        """Names of every stored raw column (features and observables)."""
+        return [c[4:] for c in self.table.column_names if c.startswith("col:")]
+
+    # -- arrays -----------------------------------------------------------------------------
+    def _column(self, name: str) -> np.ndarray:
+        return self.table.column(name).to_numpy()
+
+    @cached_property
+    def _split_codes(self) -> np.ndarray:
+        return self._column("split")
+
+    def mask(self, split: str) -> np.ndarray:
+        """Boolean mask of the rows of ``split`` ('train', 'val' or 'test')."""
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+        return self._split_codes == SPLITS.index(split)
+
+    def transform(self, raw: np.ndarray) -> np.ndarray:
+        """Scale raw feature values (columns in :attr:`features` order) as the models expect."""
+        mean = np.asarray(self.meta["scaler"]["mean"], dtype=np.float64)
+        scale = np.asarray(self.meta["scaler"]["scale"], dtype=np.float64)
+        return ((np.asarray(raw, dtype=np.float64) - mean) / scale).astype(np.float32)
+
+    def raw_features(self, split: str | None = None) -> np.ndarray:
+        """Unscaled feature matrix of ``split`` (all rows if None)."""
+        cols = [self._column(f"col:{f}") for f in self.features]
+        X = np.column_stack(cols) if cols else np.empty((len(self.table), 0), np.float32)
+        return X if split is None else X[self.mask(split)]
+
+    def split(self, name: str) -> Split:
+        """Arrays of one split (cached)."""
+        return self._splits[name]
+
+    @cached_property
+    def _splits(self) -> dict[str, Split]:
+        X = self.transform(self.raw_features())
+        y = self._column("label").astype(np.int8)
+        w, w_train, w_phys = (self._column(c).astype(np.float64) for c in ("weight", "train_weight", "phys_weight"))
+        out = {}
+        for name in SPLITS:
+            m = self.mask(name)
+            out[name] = Split(X[m], y[m], w[m], w_train[m], w_phys[m])
+        return out
+
+    @property
+    def train(self) -> Split:
+        return self.split("train")
+
+    @property
+    def val(self) -> Split:
+        return self.split("val")
+
+    @property
+    def test(self) -> Split:
+        return self.split("test")
+
+    def frame(self, split: str | None = None) -> pd.DataFrame:
+        """Raw columns, labels, weights and identifiers as a DataFrame (column prefix ``col:`` dropped)."""
+        df = self.table.to_pandas()
+        df.columns = [c[4:] if c.startswith("col:") else c for c in df.columns]
+        return df if split is None else df[self.mask(split)].reset_index(drop=True)
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{s}={int(self.mask(s).sum())}" for s in SPLITS)
+        return f"PreparedDataset(hash={self.hash[:12]}, features={self.n_features}, {sizes})"

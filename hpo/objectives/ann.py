@@ -1,0 +1,155 @@
+"""The Keras dense network, fitted with event weights, early stopping and LR reduction.
+
+TensorFlow and Keras are imported inside the functions here, so that ``import hpo`` and
+random-forest runs never load them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hpo.data.prepared import Split
+from hpo.objectives.base import FitResult, Reporter, loss_weights
+from hpo.objectives.threads import configure_tensorflow
+
+if TYPE_CHECKING:
+    import keras
+
+FILE = "model.keras"
+PREDICT_BATCH = 8192
+
+
+def _keras(threads: int) -> Any:
+    """Import Keras on the TensorFlow backend with TensorFlow's thread pools capped at ``threads``."""
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    configure_tensorflow(threads)
+    import keras
+
+    return keras
+
+
+def hidden_units(config: Mapping[str, Any], n_inputs: int) -> list[int]:
+    """Widths of the hidden layers: layer k has ``max(min_width_factor, width_factor / shrink**k)``
+    times ``n_inputs`` units (the exercise's 10x, 2x, 1x is width_factor 10, shrink 5, floor 1)."""
+    floor = float(config.get("min_width_factor", 1.0))
+    factors = [max(floor, float(config["width_factor"]) / float(config["shrink"]) ** k) for k in range(int(config["n_layers"]))]
+    return [max(1, round(f * n_inputs)) for f in factors]
+
+
+def build_network(config: Mapping[str, Any], n_inputs: int, *, threads: int = 1) -> keras.Model:
+    """The compiled network for ``config``: dense hidden layers with dropout, one sigmoid output."""
+    keras = _keras(threads)
+    activation = config["activation"]
+    init = "lecun_normal" if activation == "selu" else "glorot_uniform"
+    inputs = keras.Input(shape=(n_inputs,), name="features")
+    x = inputs
+    for i, units in enumerate(hidden_units(config, n_inputs)):
+        x = keras.layers.Dense(units, activation=activation, kernel_initializer=init, name=f"hidden_{i}")(x)
+        if config["dropout"] > 0:
+            x = keras.layers.Dropout(float(config["dropout"]), name=f"dropout_{i}")(x)
+    outputs = keras.layers.Dense(1, activation="sigmoid", name="score")(x)
+    model = keras.Model(inputs, outputs, name="ann")
+    optimizer = getattr(keras.optimizers, config["optimizer"])(learning_rate=float(config["learning_rate"]))
+    model.compile(optimizer=optimizer, loss="binary_crossentropy")
+    return model
+
+
+def fit(
+    config: Mapping[str, Any],
+    train: Split,
+    val: Split,
+    *,
+    threads: int = 1,
+    seed: int = 0,
+    staged: bool = False,
+    report: Reporter | None = None,
+) -> FitResult:
+    """Fit the network on ``train`` with ``w_train`` (rescaled to mean 1) in the loss.
+
+    ``val`` (weights likewise) drives early stopping with the best weights restored and the
+    learning-rate reduction; ``report`` gets the epoch and the ``val`` scores after every epoch.
+    ``staged`` is accepted for symmetry with the forest: the network always reports per epoch.
+    """
+    keras = _keras(threads)
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    model = build_network(config, train.X.shape[1], threads=threads)
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=int(config["early_stopping_patience"]), restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss",
+            factor=float(config["lr_reduce_factor"]),
+            patience=int(config["lr_reduce_patience"]),
+            min_lr=float(config["min_learning_rate"]),
+        ),
+        keras.callbacks.TerminateOnNaN(),
+    ]
+    if report is not None:
+        callbacks.append(_reporting_callback(keras, report, val.X))
+    start = time.perf_counter()
+    history = model.fit(
+        train.X,
+        train.y.astype(np.float32),
+        sample_weight=loss_weights(train.w_train),
+        validation_data=(val.X, val.y.astype(np.float32), loss_weights(val.w_train, "validation")),
+        epochs=int(config["epochs"]),
+        batch_size=int(config["batch_size"]),
+        callbacks=callbacks,
+        shuffle=True,
+        verbose=0,
+    )
+    elapsed = time.perf_counter() - start
+    val_loss = np.asarray(history.history.get("val_loss", [np.nan]), dtype=float)
+    attrs = {
+        "epochs": len(history.epoch),
+        "best_epoch": int(np.nanargmin(val_loss)) + 1 if np.isfinite(val_loss).any() else 0,
+        "n_params": int(model.count_params()),
+        "hidden_units": hidden_units(config, train.X.shape[1]),
+    }
+    return FitResult(model, elapsed, attrs)
+
+
+def _reporting_callback(keras: Any, report: Reporter, X_val: np.ndarray) -> Any:
+    class _Report(keras.callbacks.Callback):
+        """Passes the validation scores to ``report`` after each epoch (it may prune the trial)."""
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            scores = predict(self.model, X_val)
+            if np.all(np.isfinite(scores)):
+                report(epoch + 1, scores)
+
+    return _Report()
+
+
+def predict(model: keras.Model, X: np.ndarray) -> np.ndarray:
+    """Signal score in [0, 1] of each row of ``X``."""
+    return np.asarray(model.predict(np.asarray(X, np.float32), batch_size=PREDICT_BATCH, verbose=0), np.float64).ravel()
+
+
+def feature_importances(model: keras.Model) -> None:
+    """Networks have no built-in importance measure."""
+    return None
+
+
+def save(model: keras.Model, folder: Path) -> Path:
+    """Write the network to ``folder/model.keras`` (native Keras format, atomically)."""
+    path = folder / FILE
+    tmp = folder / f".tmp.{FILE}"
+    try:
+        model.save(tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def load(folder: Path, *, threads: int = 1) -> keras.Model:
+    """Read a network written by :func:`save`."""
+    return _keras(threads).models.load_model(folder / FILE)

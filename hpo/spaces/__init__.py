@@ -1,0 +1,29 @@
+"""Declarative search spaces: YAML files in ``search_spaces/`` translated to every algorithm's form.
+
+>>> from hpo.spaces import load_space
+>>> space = load_space("rf-exercise-grid")
+>>> len(space.grid())
+192
+"""
+
+from __future__ import annotations
+
+from hpo.spaces.loading import available_spaces, load_space, parse_assignments, resolve_space, search_dirs
+from hpo.spaces.models import MODELS, Accepts, ModelSchema
+from hpo.spaces.space import DEFAULT_GRID_LEVELS, SearchSpace
+from hpo.spaces.spec import ParamSpec, SpaceSpec
+
+__all__ = [
+    "DEFAULT_GRID_LEVELS",
+    "MODELS",
+    "Accepts",
+    "ModelSchema",
+    "ParamSpec",
+    "SearchSpace",
+    "SpaceSpec",
+    "available_spaces",
+    "load_space",
+    "parse_assignments",
+    "resolve_space",
+    "search_dirs",
+]

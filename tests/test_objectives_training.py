@@ -1,0 +1,88 @@
+"""Retraining a configuration, saving and loading it, the exercise's hand-picked models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hpo.data.prepared import PreparedDataset
+from hpo.errors import UsageError
+from hpo.objectives import EXERCISE_PARAMS, load_model, train_model
+from tests.conftest import make_tiny_dataset
+
+ANN_FAST = {**EXERCISE_PARAMS["ann"], "epochs": 2, "learning_rate": 1e-2}
+RF_FAST = {**EXERCISE_PARAMS["rf"], "n_estimators": 10, "min_samples_leaf": 5, "min_samples_split": 10}
+
+
+def test_rf_round_trip_gives_identical_predictions(tiny_dataset: PreparedDataset, tmp_path: Path) -> None:
+    trained = train_model("rf", RF_FAST, tiny_dataset, threads=1, seed=3)
+    assert trained.info["n_fitted_events"] == len(tiny_dataset.train) + len(tiny_dataset.val)
+    scores = trained.predict(tiny_dataset.test.X)
+    assert scores.shape == (len(tiny_dataset.test),) and np.all((scores >= 0) & (scores <= 1))
+    trained.save(tmp_path / "rf")
+    with pytest.warns(UserWarning, match="trusted source"):
+        loaded = load_model(tmp_path / "rf")
+    np.testing.assert_array_equal(loaded.predict(tiny_dataset.test.X), scores)
+    assert loaded.params == trained.params and loaded.features == tiny_dataset.features
+    importances = loaded.feature_importances()
+    assert list(importances) == tiny_dataset.features
+    assert sum(importances.values()) == pytest.approx(1.0)
+    assert importances["x0"] == max(importances.values())  # x0 separates the classes most
+    assert not list((tmp_path / "rf").glob(".*"))  # no temporary files left behind
+
+
+def test_ann_round_trip_gives_identical_predictions(tiny_dataset: PreparedDataset, tmp_path: Path) -> None:
+    trained = train_model("ann", ANN_FAST, tiny_dataset, seed=1)
+    assert trained.info["hidden_units"] == [50, 10, 5]  # the exercise's 10x, 2x, 1x the inputs
+    fitted = len(tiny_dataset.train) + len(tiny_dataset.val)
+    assert trained.info["n_fitted_events"] == pytest.approx(0.9 * fitted, abs=2)  # 10% held out for early stopping
+    scores = trained.predict(tiny_dataset.test.X)
+    assert np.all((scores >= 0) & (scores <= 1))
+    loaded = load_model(trained.save(tmp_path / "ann"))
+    np.testing.assert_array_equal(loaded.predict(tiny_dataset.test.X), scores)
+    assert loaded.feature_importances() is None
+    assert loaded.info["epochs"] == trained.info["epochs"] <= 2
+
+
+def test_training_on_train_only_monitors_the_validation_split(tiny_dataset: PreparedDataset) -> None:
+    trained = train_model("ann", ANN_FAST, tiny_dataset, fit_splits=("train",))
+    assert trained.info["n_fitted_events"] == len(tiny_dataset.train)
+
+
+def test_max_features_is_clipped_to_the_inputs() -> None:
+    data = make_tiny_dataset(n=300, n_features=3)
+    trained = train_model("rf", {**RF_FAST, "max_features": 5}, data)
+    assert trained.estimator.max_features == 3
+    assert trained.predict(data.test.X).shape == (len(data.test),)
+
+
+def test_exercise_forest_trains_as_given(tiny_dataset: PreparedDataset) -> None:
+    trained = train_model("rf", EXERCISE_PARAMS["rf"], tiny_dataset)
+    assert trained.info["n_estimators"] == 300
+    forest = trained.estimator
+    assert (forest.criterion, forest.max_depth, forest.min_samples_leaf, forest.min_samples_split, forest.bootstrap) == (
+        "gini", 5, 500, 200, False
+    )
+
+
+@pytest.mark.parametrize(
+    ("model", "params", "match"),
+    [
+        ("rf", {**RF_FAST, "n_trees": 3}, "n_trees"),
+        ("rf", {k: v for k, v in RF_FAST.items() if k != "max_depth"}, "lacks max_depth"),
+        ("rf", {**RF_FAST, "criterion": "hinge"}, "criterion"),
+        ("svm", {}, "unknown model"),
+    ],
+)
+def test_bad_configuration_is_a_usage_error(tiny_dataset: PreparedDataset, model: str, params: dict, match: str) -> None:
+    with pytest.raises(UsageError, match=match):
+        train_model(model, params, tiny_dataset)
+
+
+def test_bad_fit_splits_and_missing_model_folder(tiny_dataset: PreparedDataset, tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="fit_splits"):
+        train_model("rf", RF_FAST, tiny_dataset, fit_splits=("training",))
+    with pytest.raises(UsageError, match="no saved hpo model"):
+        load_model(tmp_path)

@@ -1,9 +1,201 @@
-"""Command group: filled in by its stage."""
+"""``hpo run``, ``resume``, ``list``, ``show``, ``best`` and ``dashboard``: studies in the store.
+
+A thin layer over :mod:`hpo.drivers` and :mod:`hpo.store`: parse options, call, print.
+"""
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import sys
+from collections.abc import Callable
+
+import optuna
+
+from hpo import drivers, paths
+from hpo.cli.data import add_data_options, prepared_from_args
+from hpo.samplers import ALGORITHMS
+from hpo.errors import UsageError
+from hpo.spaces import MODELS, load_space, parse_assignments
+from hpo.store import list_studies, open_storage, redact
+
+_STORAGE_HELP = "SQLAlchemy URL of the study store (default: sqlite:///<hpo home>/hpo.db)"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this group's sub-commands to the ``hpo`` parser."""
+    """Add the study sub-commands to the ``hpo`` parser."""
+    run = sub.add_parser("run", help="run (or continue) a hyperparameter study")
+    run.add_argument("--model", choices=list(MODELS), required=True, help="classifier to tune")
+    run.add_argument("--algo", choices=ALGORITHMS, required=True, help="search algorithm (bayes: scikit-optimize GP)")
+    run.add_argument("--trials", type=int, default=None, metavar="N",
+                     help=f"total trials of the study (default: {drivers.DEFAULT_TRIALS}; grid: every point)")
+    _add_jobs(run)
+    run.add_argument("--storage", metavar="URL", default=None, help=_STORAGE_HELP)
+    run.add_argument("--study", metavar="NAME", default=None, help="study name (default: <model>-<algo>-<dataset hash>)")
+    run.add_argument("--space", metavar="NAME_OR_YAML", default=None,
+                     help="search space name in search_spaces/ or a YAML file (default: the model's name)")
+    run.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
+                     help="pin a setting or hyperparameter, e.g. --set epochs=20 (repeatable)")
+    run.add_argument("--seed", type=int, default=0, help="seed of the samplers and of model training (default: 0)")
+    run.add_argument("--metric", default="auc", help="validation score to maximise: auc, ams or sig_eff@B (default: auc)")
+    run.add_argument("--prune", choices=drivers.PRUNERS, default="none", help="stop unpromising trials early (default: none)")
+    run.add_argument("--grid-levels", type=int, default=None, metavar="N",
+                     help="grid points per numeric range without explicit values (grid only; default: the space's)")
+    _add_quiet(run)
+    add_data_options(run)
+    run.set_defaults(handler=_run)
+
+    resume = sub.add_parser("resume", help="continue a study with its own algorithm, space and dataset")
+    resume.add_argument("study", metavar="STUDY")
+    resume.add_argument("--trials", type=int, default=None, metavar="M", help="new total number of trials (default: the recorded target)")
+    _add_jobs(resume)
+    resume.add_argument("--storage", metavar="URL", default=None, help=_STORAGE_HELP)
+    resume.add_argument("--prepared", metavar="HASH_OR_PATH", default=None, help="use this prepared dataset instead of the recorded one")
+    resume.add_argument("--force", action="store_true", help="continue even if the dataset's hash differs from the recorded one")
+    _add_quiet(resume)
+    resume.set_defaults(handler=_resume)
+
+    listing = sub.add_parser("list", help="list the studies in the store")
+    listing.add_argument("--storage", metavar="URL", default=None, help=_STORAGE_HELP)
+    listing.set_defaults(handler=_list)
+
+    show = sub.add_parser("show", help="a study's settings, best trial, trials by state and timing")
+    show.add_argument("study", metavar="STUDY")
+    show.add_argument("--storage", metavar="URL", default=None, help=_STORAGE_HELP)
+    show.set_defaults(handler=_show)
+
+    best = sub.add_parser("best", help="retrain the best configuration on train+validation and test it")
+    best.add_argument("study", metavar="STUDY")
+    best.add_argument("--storage", metavar="URL", default=None, help=_STORAGE_HELP)
+    best.set_defaults(handler=_best)
+
+    dashboard = sub.add_parser("dashboard", help="serve optuna-dashboard on the store")
+    dashboard.add_argument("--storage", metavar="URL", default=None, help=_STORAGE_HELP)
+    dashboard.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    dashboard.add_argument("--port", type=int, default=8080, help="port (default: 8080)")
+    dashboard.set_defaults(handler=_dashboard)
+
+
+def _add_jobs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--jobs", type=int, default=drivers.DEFAULT_JOBS, metavar="N",
+                        help=f"worker processes sharing the study (default: {drivers.DEFAULT_JOBS})")
+
+
+def _add_quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _run(args: argparse.Namespace) -> int:
+    space = load_space(args.space or args.model)
+    if args.set:
+        space = space.with_overrides(parse_assignments(args.set))
+    data = prepared_from_args(args)
+    return _finish(
+        lambda: drivers.run(
+            args.model, args.algo, data, space=space, n_trials=args.trials, jobs=args.jobs, storage=args.storage,
+            study_name=args.study, seed=args.seed, metric=args.metric, prune=args.prune, grid_levels=args.grid_levels,
+            progress=not args.quiet,
+        ),
+        args.storage,
+    )  # fmt: skip
+
+
+def _resume(args: argparse.Namespace) -> int:
+    return _finish(
+        lambda: drivers.resume(
+            args.study, storage=args.storage, n_trials=args.trials, jobs=args.jobs, data=args.prepared,
+            force=args.force, progress=not args.quiet,
+        ),
+        args.storage,
+    )  # fmt: skip
+
+
+def _finish(start: Callable[[], optuna.Study], storage: str | None) -> int:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the progress bar replaces per-trial lines
+    try:
+        study = start()
+    except drivers.WorkerDied as err:
+        print(f"hpo: {err}", file=sys.stderr)
+        return 1
+    print(drivers.summary_line(study, storage))
+    return 0 if study.best_trials else 1
+
+
+def _list(args: argparse.Namespace) -> int:
+    studies = list_studies(open_storage(args.storage))
+    if not studies:
+        print(f"no studies in {redact(args.storage or paths.default_storage_url())}; start one with 'hpo run'")
+        return 0
+    states = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
+    header = ["STUDY", "MODEL", "ALGO", *states, "TARGET", "BEST"]
+    rows = [
+        [s.name, str(s.attrs.get("model", "-")), str(s.attrs.get("algo", "-")), *(str(s.counts.get(k, 0)) for k in states),
+         str(s.attrs.get("target_trials", "-")), "-" if s.best_value is None else f"{s.best_value:.4f}"]
+        for s in studies
+    ]  # fmt: skip
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    r = drivers.study_report(args.study, args.storage)
+    a = r.attrs
+    print(f"study       {r.name}")
+    print(f"store       {r.store}")
+    print(f"model       {a.get('model', '-')}   algorithm {a.get('algo', '-')}   metric {a.get('metric', '-')}   prune {a.get('prune', '-')}   seed {a.get('seed', '-')}")
+    print(f"dataset     {a.get('dataset_name', '-')} {str(a.get('dataset_hash', '-'))[:12]} ({a.get('dataset_path', '-')})")
+    print(f"trials      {r.counted}/{r.target} counted; " + ", ".join(f"{k.lower()} {v}" for k, v in r.counts.items()))
+    if r.mean_trial_s is not None:
+        print(f"time        {_duration(r.wall_s)} wall, {_duration(r.mean_trial_s)} per trial on average")
+    if r.best_value is None:
+        print("best        no complete trial yet")
+    else:
+        print(f"best        {r.best_value:.5f} (trial {r.best_trial})")
+        for key, value in (r.best_params or {}).items():
+            print(f"  {key:<20} {value}")
+    if "best_test_auc" in a:
+        print(f"test AUC    {a['best_test_auc']:.5f} (retrained by 'hpo best')")
+    return 0
+
+
+def _best(args: argparse.Namespace) -> int:
+    result = drivers.best(args.study, args.storage)
+    print(f"study {result.study_name}: best trial {result.trial_number}, validation {result.val_score:.5f}, test AUC {result.test_auc:.5f}")
+    print(f"model and test predictions saved in {result.folder}")
+    return 0
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    import optuna_dashboard
+
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port {args.port}: choose a port between 1 and 65535")
+    storage = open_storage(args.storage)
+    if not _is_loopback(args.host):
+        print(f"hpo: warning: the dashboard on {args.host} is reachable from other machines and can delete studies",
+              file=sys.stderr)  # fmt: skip
+    print(f"dashboard of {redact(storage.url)} at http://{args.host}:{args.port}/ (Ctrl-C to stop)", flush=True)
+    try:
+        optuna_dashboard.run_server(storage, host=args.host, port=args.port)
+    except OSError as err:
+        raise UsageError(f"cannot serve on {args.host}:{args.port} ({err.strerror or err}); pick another --port or --host") from None
+    return 0
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{seconds:.1f}s"

@@ -1,0 +1,41 @@
+"""Study drivers: run, resume and finish studies with parallel workers on one store.
+
+>>> import hpo
+>>> study = hpo.drivers.run("rf", "tpe", hpo.data.prepare(), n_trials=30, jobs=2)
+>>> hpo.drivers.resume(study.study_name, n_trials=60)      # raise the target and continue
+>>> result = hpo.drivers.best(study.study_name)             # retrain, test, save
+
+How trials are counted and why the count is exact with any number of workers: :mod:`.queue`.
+What a study records about itself: :mod:`.config`.
+"""
+
+from __future__ import annotations
+
+from hpo.drivers.best import BestResult, best, read_predictions
+from hpo.drivers.config import IDENTITY, PRUNERS, StudyConfig, default_study_name, make_pruner
+from hpo.drivers.queue import budget_trials, enqueue_missing, pop_waiting_trial
+from hpo.drivers.study import DEFAULT_JOBS, DEFAULT_TRIALS, WorkerDied, resume, run
+from hpo.drivers.summary import StudyReport, report_of, study_report, summary_line
+
+__all__ = [
+    "DEFAULT_JOBS",
+    "DEFAULT_TRIALS",
+    "IDENTITY",
+    "PRUNERS",
+    "BestResult",
+    "StudyConfig",
+    "StudyReport",
+    "WorkerDied",
+    "best",
+    "budget_trials",
+    "default_study_name",
+    "enqueue_missing",
+    "make_pruner",
+    "pop_waiting_trial",
+    "read_predictions",
+    "report_of",
+    "resume",
+    "run",
+    "study_report",
+    "summary_line",
+]

@@ -1,0 +1,107 @@
+"""A study's settings, recorded on the study as user attributes so that anyone can continue it.
+
+Everything a worker, ``hpo resume`` or ``hpo best`` needs is read back from the store: model,
+algorithm, search space, dataset (hash and file), seed, metric, pruner, grid levels and the target
+number of trials. The dashboard shows the same attributes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import asdict, dataclass, field, fields
+from importlib import metadata
+from typing import Any
+
+import optuna
+
+from hpo.errors import StoreError, UsageError
+from hpo.spaces import SearchSpace
+
+#: Pruner names accepted by ``--prune``.
+PRUNERS = ("none", "median", "hyperband")
+#: Settings that define a study: running it again with any of them changed is refused.
+IDENTITY = ("model", "algo", "space", "dataset_hash", "metric", "prune", "grid_levels", "seed", "sampler_options")
+
+_FORMAT = 1
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_VERSIONED = ("hpo", "optuna", "scikit-learn", "scikit-optimize", "numpy", "keras", "tensorflow-cpu", "tensorflow")
+
+
+@dataclass
+class StudyConfig:
+    """The recorded settings of one study (its user attributes)."""
+
+    model: str
+    algo: str
+    space: dict[str, Any]  # SearchSpace.to_dict()
+    dataset_hash: str
+    dataset_path: str
+    dataset_name: str
+    target_trials: int
+    seed: int = 0
+    metric: str = "auc"
+    prune: str = "none"
+    grid_levels: int | None = None
+    sampler_options: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=lambda: package_versions())
+    created: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+
+    def search_space(self) -> SearchSpace:
+        return SearchSpace.from_dict(self.space, "recorded on the study")
+
+    def grid_points(self) -> list[dict[str, Any]] | None:
+        """The grid of a ``grid`` study (None for the other algorithms)."""
+        return self.search_space().grid(self.grid_levels) if self.algo == "grid" else None
+
+    def to_attrs(self) -> dict[str, Any]:
+        return {"hpo_format": _FORMAT, **asdict(self)}
+
+    @classmethod
+    def from_attrs(cls, name: str, attrs: dict[str, Any]) -> StudyConfig:
+        """Read the settings back from a study's user attributes."""
+        if attrs.get("hpo_format") != _FORMAT:
+            raise StoreError(f"study {name!r} was not created by 'hpo run' (or by an incompatible version); it cannot be continued")
+        return cls(**{f.name: attrs[f.name] for f in fields(cls) if f.name in attrs})
+
+    def differences(self, other: StudyConfig) -> list[str]:
+        """Names of the identity settings in which ``other`` differs from this one."""
+        return [key for key in IDENTITY if getattr(self, key) != getattr(other, key)]
+
+    def record(self, study: optuna.Study) -> None:
+        for key, value in self.to_attrs().items():
+            study.set_user_attr(key, value)
+
+
+def default_study_name(model: str, algo: str, dataset_hash: str) -> str:
+    """``<model>-<algo>-<first 8 characters of the dataset hash>``."""
+    return f"{model}-{algo}-{dataset_hash[:8]}"
+
+
+def check_study_name(name: str) -> str:
+    """``name`` if it is usable as a study name and folder name, else a :class:`UsageError`."""
+    if not _NAME.match(name):
+        raise UsageError(f"--study {name!r}: use letters, digits, '.', '_' and '-' (at most 128, not starting with a symbol)")
+    return name
+
+
+def make_pruner(prune: str) -> optuna.pruners.BasePruner:
+    """The pruner of ``--prune``: ``none``, ``median`` or ``hyperband``."""
+    if prune == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+    if prune == "hyperband":
+        return optuna.pruners.HyperbandPruner()
+    if prune == "none":
+        return optuna.pruners.NopPruner()
+    raise UsageError(f"unknown pruner {prune!r}; choose one of {', '.join(PRUNERS)}")
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the installed packages that decide a study's results (read without importing them)."""
+    out = {}
+    for name in _VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out

@@ -1,0 +1,87 @@
+"""The trial queue in the store: how a study ends with exactly its target number of trials.
+
+The driver (one process) *enqueues* WAITING trials up to the target; workers only ever *pop* them,
+atomically, and never create trials. So the number of trials is fixed before any worker starts,
+whatever the number of workers, and a grid point is enqueued only if no trial holds it already.
+
+Which trials count toward the target (:func:`budget_trials`): COMPLETE, PRUNED and FAIL trials,
+except failed trials that were re-queued (a worker died or was stopped during the trial: the
+heartbeat callback adds a WAITING copy with the same parameters, which takes its place).
+RUNNING and WAITING trials are *pending*: they will turn into one counted trial each.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import optuna
+from optuna.exceptions import UpdateFinishedTrialError
+from optuna.trial import FrozenTrial, TrialState
+
+_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+_PENDING = (TrialState.RUNNING, TrialState.WAITING)
+
+
+def retried_numbers(trials: Iterable[FrozenTrial]) -> set[int]:
+    """Numbers of the trials that were failed and re-queued as another trial."""
+    return {n for t in trials for n in t.system_attrs.get("retry_history", ())}
+
+
+def budget_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """The trials that count toward the study's target (see the module docstring)."""
+    trials = study.get_trials(deepcopy=False)
+    retried = retried_numbers(trials)
+    return [t for t in trials if t.state in _FINISHED and t.number not in retried]
+
+
+def pending_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """RUNNING and WAITING trials."""
+    return study.get_trials(deepcopy=False, states=_PENDING)
+
+
+def point_key(params: Mapping[str, Any], names: Sequence[str]) -> str:
+    """A hashable key of the values of ``names`` in ``params`` (grid-point identity)."""
+    return json.dumps([params.get(n) for n in names])
+
+
+def _trial_params(trial: FrozenTrial) -> dict[str, Any]:
+    """Parameters a trial has or will have: the suggested ones, else those fixed when enqueued."""
+    return {**trial.system_attrs.get("fixed_params", {}), **trial.params}
+
+
+def enqueue_missing(study: optuna.Study, target: int, grid: Sequence[Mapping[str, Any]] | None = None) -> int:
+    """Enqueue WAITING trials so that counted plus pending trials reach ``target``; returns how many.
+
+    With a ``grid``, the trials are the first grid points that no counted or pending trial holds
+    (at most ``target`` points in all); without, they are empty trials that the sampler fills.
+    """
+    held = budget_trials(study) + pending_trials(study)
+    missing = max(0, target - len(held))
+    if grid is None:
+        for _ in range(missing):
+            study.enqueue_trial({})
+        return missing
+    names = list(grid[0]) if grid else []
+    taken = {point_key(_trial_params(t), names) for t in held}
+    todo = [p for p in grid if point_key(p, names) not in taken][:missing]
+    for point in todo:
+        study.enqueue_trial(dict(point))
+    return len(todo)
+
+
+def pop_waiting_trial(study: optuna.Study) -> int | None:
+    """Atomically claim a WAITING trial (now RUNNING) and return its id, or None if there is none.
+
+    The store's ``set_trial_state_values`` succeeds for exactly one of several workers trying the
+    same trial; the others move on to the next (as :meth:`optuna.Study.ask` does internally).
+    """
+    storage = study._storage
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        try:
+            if storage.set_trial_state_values(trial._trial_id, state=TrialState.RUNNING):
+                return trial._trial_id
+        except UpdateFinishedTrialError:
+            continue
+    return None

@@ -1,0 +1,258 @@
+"""Running and resuming studies: create or check the study, fill the queue, start the workers."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from concurrent.futures import FIRST_EXCEPTION, wait
+from typing import Any
+
+import joblib
+import optuna
+from tqdm.auto import tqdm
+
+from hpo import paths
+from hpo.data.prepared import PreparedDataset
+from hpo.drivers.config import StudyConfig, check_study_name, default_study_name, make_pruner
+from hpo.drivers.datasets import dataset_on_disk, recorded_dataset
+from hpo.drivers.queue import budget_trials, enqueue_missing
+from hpo.drivers.worker import ObjectiveFactory, WorkerSpec, run_worker, run_worker_process, worker_seeds
+from hpo.errors import UsageError
+from hpo.samplers import check_algorithm
+from hpo.spaces import MODELS, SearchSpace, load_space
+from hpo.store import best_value, fail_stale_trials, load_study, open_storage
+
+#: Trials of a study when ``n_trials`` is not given (a grid study runs its whole grid).
+DEFAULT_TRIALS = 20
+#: Worker processes when ``jobs`` is not given.
+DEFAULT_JOBS = 2
+_POLL_S = 1.0
+
+
+class WorkerDied(RuntimeError):
+    """A worker process ended abnormally (killed, out of memory); the study can be resumed."""
+
+
+def run(
+    model: str,
+    algo: str,
+    data: PreparedDataset | str | os.PathLike[str],
+    *,
+    space: SearchSpace | str | os.PathLike[str] | None = None,
+    n_trials: int | None = None,
+    jobs: int = DEFAULT_JOBS,
+    storage: str | None = None,
+    study_name: str | None = None,
+    seed: int = 0,
+    metric: str = "auc",
+    prune: str = "none",
+    grid_levels: int | None = None,
+    sampler_options: Mapping[str, Any] | None = None,
+    progress: bool = True,
+    objective_factory: ObjectiveFactory | None = None,
+) -> optuna.Study:
+    """Tune ``model`` with algorithm ``algo`` on ``data`` until the study holds ``n_trials`` trials.
+
+    ``data`` is a prepared dataset or its path/hash; ``space`` a search space, its name or YAML
+    path (default: the model's own, ``search_spaces/<model>.yaml``). ``n_trials`` is the study's
+    total (default 20; for ``grid`` the whole grid, or its first ``n_trials`` points). ``jobs``
+    worker processes share the study. An existing study of the same name continues if its
+    recorded settings match, and is refused otherwise. Returns the study.
+    """
+    if model not in MODELS:
+        raise UsageError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    check_algorithm(algo)
+    _check_positive("jobs", jobs)
+    _check_positive("seed", seed, allow_zero=True)
+    if n_trials is not None:
+        _check_positive("n_trials", n_trials)
+    if grid_levels is not None:
+        _check_positive("grid_levels", grid_levels)
+    make_pruner(prune)
+    _check_metric(metric)
+    space = _resolve_space(space if space is not None else model, model)
+    dataset = dataset_on_disk(data)
+    grid_size = len(space.grid(grid_levels)) if algo == "grid" else None
+    config = StudyConfig(
+        model=model,
+        algo=algo,
+        space=space.to_dict(),
+        dataset_hash=dataset.hash,
+        dataset_path=str(dataset.path),
+        dataset_name=str(dataset.meta.get("description", {}).get("name", "")),
+        target_trials=_target(n_trials, grid_size),
+        seed=seed,
+        metric=metric,
+        prune=prune,
+        grid_levels=grid_levels,
+        sampler_options=dict(sampler_options or {}),
+    )
+    name = check_study_name(study_name or default_study_name(model, algo, dataset.hash))
+    url = storage or paths.default_storage_url()
+    store = open_storage(storage)
+    _create_or_continue(store, name, config)
+    return _drive(store, url, name, config, jobs=jobs, progress=progress, objective_factory=objective_factory)
+
+
+def resume(
+    study_name: str,
+    *,
+    storage: str | None = None,
+    n_trials: int | None = None,
+    jobs: int = DEFAULT_JOBS,
+    data: PreparedDataset | str | os.PathLike[str] | None = None,
+    force: bool = False,
+    progress: bool = True,
+    objective_factory: ObjectiveFactory | None = None,
+) -> optuna.Study:
+    """Continue ``study_name`` with its recorded algorithm, space and dataset until its target.
+
+    ``n_trials`` sets a new total target (default: the recorded one). Trials left running by dead
+    workers are failed by heartbeat and re-run. The study's prepared dataset is opened from its
+    recorded path (or by hash under ``studies/data``); a missing file or a different hash is
+    refused unless ``force`` (with ``data`` naming the dataset to use instead).
+    """
+    _check_positive("jobs", jobs)
+    if n_trials is not None:
+        _check_positive("n_trials", n_trials)
+    url = storage or paths.default_storage_url()
+    store = open_storage(storage)
+    study = load_study(study_name, store)
+    config = StudyConfig.from_attrs(study_name, study.user_attrs)
+    dataset = recorded_dataset(study_name, config, data, force)
+    if dataset.hash != config.dataset_hash or str(dataset.path) != config.dataset_path:
+        study.set_user_attr("previous_datasets", [*study.user_attrs.get("previous_datasets", []), config.dataset_hash])
+        config.dataset_hash, config.dataset_path = dataset.hash, str(dataset.path)
+    if n_trials is not None:
+        grid = config.grid_points()
+        config.target_trials = _target(n_trials, None if grid is None else len(grid))
+    config.record(study)
+    return _drive(store, url, study_name, config, jobs=jobs, progress=progress, objective_factory=objective_factory)
+
+
+# -- the study -------------------------------------------------------------------------------
+def _create_or_continue(store: optuna.storages.RDBStorage, name: str, config: StudyConfig) -> None:
+    """Create study ``name`` with ``config`` recorded, or check that the existing one matches."""
+    try:
+        study = optuna.create_study(study_name=name, storage=store, direction="maximize")
+    except optuna.exceptions.DuplicatedStudyError:
+        study = load_study(name, store)
+        recorded = StudyConfig.from_attrs(name, study.user_attrs)
+        changed = recorded.differences(config)
+        if changed:
+            raise UsageError(
+                f"study {name!r} already exists with different {', '.join(changed)}; "
+                f"pass --study NEW_NAME for a new study, or 'hpo resume {name}' to continue it as it was"
+            )
+        study.set_user_attr("target_trials", config.target_trials)
+        return
+    try:
+        config.record(study)
+    except BaseException:
+        optuna.delete_study(study_name=name, storage=store)  # no half-recorded study is left behind
+        raise
+
+
+def _drive(
+    store: optuna.storages.RDBStorage,
+    url: str,
+    name: str,
+    config: StudyConfig,
+    *,
+    jobs: int,
+    progress: bool,
+    objective_factory: ObjectiveFactory | None,
+) -> optuna.Study:
+    """Fill the queue up to the target and run ``jobs`` workers until it is empty."""
+    study = load_study(name, store)
+    fail_stale_trials(study)
+    enqueue_missing(study, config.target_trials, config.grid_points())
+    seeds = worker_seeds(config.seed, jobs, len(study.get_trials(deepcopy=False)))
+    threads = max(1, joblib.cpu_count() // jobs)
+    specs = [WorkerSpec(url, name, config.dataset_path, threads, s, objective_factory) for s in seeds]
+    with _Progress(study, config.target_trials, enabled=progress) as bar:
+        if jobs == 1:
+            run_worker(specs[0], on_trial_done=bar.refresh)
+        else:
+            _run_processes(specs, bar, name)
+    return study
+
+
+def _run_processes(specs: list[WorkerSpec], bar: _Progress, name: str) -> None:
+    from joblib.externals.loky import ProcessPoolExecutor
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+    with ProcessPoolExecutor(max_workers=len(specs)) as pool:
+        futures = [pool.submit(run_worker_process, spec) for spec in specs]
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=_POLL_S, return_when=FIRST_EXCEPTION)
+            bar.refresh()
+            if any(f.exception() is not None for f in done):
+                break
+        try:
+            for future in futures:
+                future.result()
+        except TerminatedWorkerError as err:
+            raise WorkerDied(
+                f"a worker process died ({str(err).splitlines()[0]}); finished trials are kept, "
+                f"continue with: hpo resume {name}"
+            ) from None
+
+
+class _Progress:
+    """tqdm bar of counted trials / target with the best value so far, refreshed from the store."""
+
+    def __init__(self, study: optuna.Study, target: int, *, enabled: bool) -> None:
+        self.study = study
+        self.bar = tqdm(total=target, desc=study.study_name, unit="trial", disable=not enabled, dynamic_ncols=True)
+        self.bar.n = self.bar.last_print_n = len(budget_trials(study))
+        self._last = 0.0
+
+    def refresh(self) -> None:
+        if self.bar.disable or time.monotonic() - self._last < _POLL_S:
+            return
+        self._last = time.monotonic()
+        self.bar.update(len(budget_trials(self.study)) - self.bar.n)
+        best = best_value(self.study)
+        if best is not None:
+            self.bar.set_postfix_str(f"best {best:.4f}", refresh=True)
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._last = 0.0
+        self.refresh()
+        self.bar.close()
+
+
+# -- checks and helpers -------------------------------------------------------------------------
+def _check_positive(name: str, value: object, *, allow_zero: bool = False) -> None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and (value >= 0 if allow_zero else value >= 1)
+    if not ok:
+        raise UsageError(f"{name} must be {'a non-negative' if allow_zero else 'a positive'} integer, got {value!r}")
+
+
+def _check_metric(metric: str) -> None:
+    from hpo.objectives import make_scorer
+
+    make_scorer(metric)
+
+
+def _target(n_trials: int | None, grid_size: int | None) -> int:
+    if grid_size is None:
+        return DEFAULT_TRIALS if n_trials is None else n_trials
+    return grid_size if n_trials is None else min(n_trials, grid_size)
+
+
+def _resolve_space(space: SearchSpace | str | os.PathLike[str], model: str) -> SearchSpace:
+    if not isinstance(space, SearchSpace):
+        space = load_space(space)
+    if space.model != model:
+        raise UsageError(f"search space {space.source} is for model {space.model!r}, not --model {model}")
+    return space
+
+
+__all__ = ["DEFAULT_JOBS", "DEFAULT_TRIALS", "WorkerDied", "resume", "run"]

@@ -1,0 +1,84 @@
+"""Figure style shared by every hpo plot: CMS-like mplhep style, one colour per algorithm, units.
+
+All figures are drawn on matplotlib's non-interactive Agg canvas, so reports work on machines
+without a display. Use :func:`figure` to create a styled figure and :func:`save` to write it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot: reports never need a display
+
+import matplotlib.pyplot as plt  # noqa: E402
+import mplhep as hep  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+# Colour of each algorithm's curves (matplotlib's colour-blind friendly 'tab10' order).
+ALGO_COLORS = {
+    "grid": "tab:blue",
+    "random": "tab:gray",
+    "bayes": "tab:red",
+    "tpe": "tab:green",
+    "cmaes": "tab:purple",
+}
+_FALLBACK_COLORS = ("tab:orange", "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
+
+# Line style of each model, so that two models of one algorithm stay apart.
+MODEL_LINESTYLES = {"rf": "-", "ann": "--"}
+
+SIGNAL_COLOR = "tab:red"
+BACKGROUND_COLOR = "tab:blue"
+SELECTED_COLOR = "black"
+
+# Label of the experiment tag drawn on every figure.
+EXPERIMENT_TEXT = "Simulation"
+
+DPI = 100
+
+
+def algo_color(algo: str | None) -> str:
+    """The colour of an algorithm's curves (a stable fallback for unknown names)."""
+    if algo in ALGO_COLORS:
+        return ALGO_COLORS[algo]
+    return _FALLBACK_COLORS[sum(map(ord, algo or "")) % len(_FALLBACK_COLORS)]
+
+
+def model_linestyle(model: str | None) -> str:
+    """The line style of a model's curves."""
+    return MODEL_LINESTYLES.get(model or "", "-.")
+
+
+@contextlib.contextmanager
+def hep_style() -> Iterator[None]:
+    """Apply the CMS-like mplhep style inside the block only (global rcParams are restored)."""
+    with plt.style.context(hep.style.CMS):
+        yield
+
+
+def figure(ncols: int = 1, width: float = 8.0, height: float = 6.5) -> tuple[Figure, list]:
+    """A styled figure with ``ncols`` side-by-side axes; call inside :func:`hep_style`."""
+    fig, axes = plt.subplots(1, ncols, figsize=(width * ncols, height), squeeze=False, layout="constrained")
+    return fig, list(axes[0])
+
+
+def label(ax, rlabel: str | None = None) -> None:
+    """Draw the experiment tag ('CMS Simulation'-like) and an optional right-hand label."""
+    hep.cms.text(EXPERIMENT_TEXT, ax=ax, fontsize=16)
+    if rlabel:
+        ax.set_title(rlabel, loc="right", fontsize=14)
+
+
+def save(fig: Figure, path: str | Path) -> Path:
+    """Write ``fig`` as a PNG file, close it, and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fig.savefig(path, format="png", dpi=DPI, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return path

@@ -1,0 +1,70 @@
+"""The comparison table of studies, written as CSV and Markdown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from hpo.reports.history import CONVERGENCE_TOLERANCE, StudyHistory
+
+# Columns of the comparison table, in order.
+COLUMNS = (
+    "study",
+    "model",
+    "algo",
+    "seed",
+    "trials",
+    "best_val",
+    "best_test_auc",
+    "total_trial_time_s",
+    "median_trial_time_s",
+    "wall_time_s",
+    "trials_to_within_0.002",
+)
+
+
+def compare_table(studies: list[optuna.Study], histories: list[StudyHistory]) -> pd.DataFrame:
+    """One row per study: best validation value, test AUC of the retrained best model (when
+    ``hpo best`` recorded it), finished trials, total and median trial time, wall-clock span, and
+    the number of trials after which it first came within 0.002 of its final best."""
+    rows = []
+    for study, h in zip(studies, histories, strict=True):
+        test_auc = study.user_attrs.get("best_test_auc")
+        rows.append(
+            {
+                "study": h.name,
+                "model": h.model,
+                "algo": h.algo,
+                "seed": h.seed,
+                "trials": len(h),
+                "best_val": h.best,
+                "best_test_auc": np.nan if test_auc is None else float(test_auc),
+                "total_trial_time_s": float(np.nansum(h.durations_s)),
+                "median_trial_time_s": float(np.nanmedian(h.durations_s)) if len(h) else np.nan,
+                "wall_time_s": float(h.elapsed_s.max()) if len(h) else np.nan,
+                "trials_to_within_0.002": h.trials_to_within(CONVERGENCE_TOLERANCE),
+            }
+        )
+    table = pd.DataFrame(rows, columns=list(COLUMNS))
+    table["seed"] = table["seed"].astype("Int64")
+    table["trials_to_within_0.002"] = table["trials_to_within_0.002"].astype("Int64")
+    return table
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    """A GitHub-flavoured Markdown table (values rounded for reading; the CSV keeps full precision)."""
+    readable = table.astype(object).where(table.notna(), None)  # tabulate shows None, not NaN, as missing
+    return readable.to_markdown(index=False, floatfmt=".4f", missingval="-")
+
+
+def write_table(table: pd.DataFrame, stem: str | Path) -> tuple[Path, Path]:
+    """Write ``<stem>.csv`` (full precision) and ``<stem>.md``; return both paths."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    csv, md = stem.with_suffix(".csv"), stem.with_suffix(".md")
+    table.to_csv(csv, index=False)
+    md.write_text(to_markdown(table) + "\n")
+    return csv, md

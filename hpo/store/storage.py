@@ -1,0 +1,145 @@
+"""Opening the study store: an Optuna :class:`~optuna.storages.RDBStorage` fit for many writers.
+
+Any SQLAlchemy URL works (``sqlite:///path``, ``postgresql://user@host/db``, ...). SQLite files are
+set up for several worker processes writing at once:
+
+- WAL journal mode, so that readers (the dashboard, progress bars) never block writers;
+- every transaction starts with ``BEGIN IMMEDIATE``: a transaction takes the write lock before its
+  first read, so a read-then-write (such as popping a waiting trial) is atomic across processes and
+  never fails with "database is locked" half-way; waiting writers queue on the busy timeout.
+
+Heartbeats are on: a worker records one every :func:`heartbeat_interval` seconds while it runs a
+trial; a running trial whose heartbeat is older than the grace period is failed and re-queued with
+the same parameters (:class:`optuna.storages.RetryHeartbeatStaleTrialCallback`).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import warnings
+from pathlib import Path
+from typing import Any
+
+import optuna
+import sqlalchemy
+import sqlalchemy.exc
+from sqlalchemy.engine import URL, make_url
+
+from hpo import paths
+from hpo.errors import StoreError
+
+#: Seconds a writer waits for the SQLite lock before giving up.
+BUSY_TIMEOUT_S = 120.0
+#: Heartbeat period of running trials (override with ``$HPO_HEARTBEAT_INTERVAL``, e.g. in tests).
+DEFAULT_HEARTBEAT_INTERVAL_S = 20
+#: How many times a trial whose worker died is re-queued before it is left failed.
+MAX_RETRY = 3
+
+
+def heartbeat_interval() -> int:
+    """Seconds between heartbeats of a running trial (``$HPO_HEARTBEAT_INTERVAL`` or 20)."""
+    raw = os.environ.get("HPO_HEARTBEAT_INTERVAL", str(DEFAULT_HEARTBEAT_INTERVAL_S))
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise StoreError(f"HPO_HEARTBEAT_INTERVAL must be a positive whole number of seconds, not {raw!r}")
+    return value
+
+
+def redact(url: str | URL) -> str:
+    """The URL with its password replaced by ``***`` (safe to print or record)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (sqlalchemy.exc.ArgumentError, ValueError):
+        return "<unparseable storage URL>"
+
+
+def open_storage(url: str | None = None) -> optuna.storages.RDBStorage:
+    """Open (creating if needed) the study store at ``url`` (default: ``<hpo home>/hpo.db``).
+
+    Raises :class:`~hpo.errors.StoreError` with a one-line reason for a malformed URL, a missing
+    database driver, a missing directory, a read-only file or an unreachable server.
+    """
+    if url is None:
+        url = paths.default_storage_url()
+        paths.home().mkdir(parents=True, exist_ok=True)
+    try:
+        parsed = make_url(url)
+    except (sqlalchemy.exc.ArgumentError, ValueError):
+        raise StoreError(  # the value is not echoed: it may hold a password
+            "the storage URL is not a database URL; use e.g. sqlite:///studies/hpo.db or postgresql://user@host/db"
+        ) from None
+    shown = redact(parsed)
+    is_sqlite = parsed.get_backend_name() == "sqlite"
+    if is_sqlite:
+        _check_sqlite_file(parsed, shown)
+    interval = heartbeat_interval()
+    engine_kwargs: dict[str, Any] = {"connect_args": {"timeout": BUSY_TIMEOUT_S}} if is_sqlite else {"pool_pre_ping": True}
+    try:
+        with warnings.catch_warnings():  # heartbeats and the retry callback are marked experimental
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            storage = optuna.storages.RDBStorage(
+                url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=interval,
+                grace_period=3 * interval,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY),
+            )
+            if is_sqlite:
+                _configure_sqlite(storage.engine)
+                storage.get_all_studies()  # touch the file through the configured engine: WAL needs write access
+    except ImportError:
+        raise StoreError(f"no database driver for {shown}; install the driver package for '{parsed.drivername}'") from None
+    except (sqlalchemy.exc.SQLAlchemyError, sqlite3.Error, RuntimeError) as err:
+        raise StoreError(f"cannot open the study store {shown}: {_reason(err)}") from None
+    return storage
+
+
+def fail_stale_trials(study: optuna.Study) -> None:
+    """Fail the running trials of ``study`` whose heartbeat stopped, re-queueing them (see module doc)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+
+
+def _check_sqlite_file(url: URL, shown: str) -> None:
+    """Turn the usual SQLite path mistakes into clear messages before SQLAlchemy sees them."""
+    database = url.database
+    if not database or database == ":memory:":
+        raise StoreError(f"--storage {shown} is an in-memory database, which worker processes cannot share; give a file path")
+    path = Path(database)
+    if not path.parent.is_dir():
+        raise StoreError(f"the folder of the study store {shown} does not exist; create {path.parent} first")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise StoreError(f"the study store {path} is read-only; make it writable or copy it elsewhere")
+    if not os.access(path.parent, os.W_OK):
+        raise StoreError(f"the folder {path.parent} of the study store is read-only; SQLite needs to write its journal there")
+
+
+def _configure_sqlite(engine: sqlalchemy.engine.Engine) -> None:
+    """WAL journal and ``BEGIN IMMEDIATE`` transactions on every new connection of ``engine``."""
+
+    @sqlalchemy.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let SQLAlchemy's "begin" event open transactions
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @sqlalchemy.event.listens_for(engine, "begin")
+    def _on_begin(connection: sqlalchemy.engine.Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # connections opened while Optuna created the tables lack the settings above
+
+
+def _reason(err: BaseException) -> str:
+    """The first line of a database error, without SQLAlchemy's statement dump."""
+    orig = getattr(err, "orig", None)
+    text = str(orig if orig is not None else err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

@@ -1,0 +1,244 @@
+"""hpo compare / report / export on small studies: files written, numbers checked against the store."""
+
+from __future__ import annotations
+
+import base64
+import io
+import shutil
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+import uproot
+from conftest import make_tiny_dataset
+
+from hpo import drivers, metrics, paths
+from hpo.cli import main
+from hpo.data.prepared import PreparedDataset
+from hpo.objectives import load_model
+from hpo.reports import export, history, report
+from hpo.reports.sources import best_dir
+from hpo.store import open_storage
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+# The models loaded here are the ones these tests just saved.
+pytestmark = pytest.mark.filterwarnings("ignore:loading .* unpickles Python objects")
+
+# Raw input columns of the test dataset's description, by feature.
+COLUMNS = {"f_massjj": "mjj", "f_deltajj": "detajj", "f_mass4l": "m4l", "f_Z1mass": "mZ1"}
+MARKER = -1.0
+
+
+def physics_dataset() -> PreparedDataset:
+    """The tiny dataset with the exercise's feature names and a dataset description (no Z2 mass)."""
+    base = make_tiny_dataset(n=1500, n_features=len(COLUMNS), seed=1)
+    names = list(COLUMNS)
+    table = base.table.rename_columns([f"col:{names[int(c[5:])]}" if c.startswith("col:x") else c for c in base.table.column_names])
+    description = {"name": "tiny-physics", "format": "root", "tree": "events", "columns": COLUMNS, "marker": MARKER,
+                   "checked": ["f_massjj"], "event": "evt",
+                   "signal": [{"name": "sig", "files": ["sig.root"]}], "background": [{"name": "bkg", "files": ["bkg.root"]}]}
+    ds = PreparedDataset(table, {**base.meta, "features": names, "description": description})
+    ds.write(paths.prepared_dir() / f"{ds.hash}.arrow")
+    return ds
+
+
+def run_study(name: str, algo: str, dataset: PreparedDataset, space: Path, n_trials: int, seed: int = 0) -> optuna.Study:
+    """A small RF study run by the real driver (one worker)."""
+    return drivers.run("rf", algo, dataset, space=space, n_trials=n_trials, jobs=1, study_name=name, seed=seed,
+                       grid_levels=2 if algo == "grid" else None, progress=False)
+
+
+@pytest.fixture
+def storage(hpo_home: Path) -> str:
+    return paths.default_storage_url()
+
+
+@pytest.fixture
+def space(tmp_path: Path) -> Path:
+    """A small, fast RF search space (few shallow trees)."""
+    path = tmp_path / "rf-small.yaml"
+    path.write_text(
+        "model: rf\nparams:\n  n_estimators: {type: int, low: 5, high: 20}\n  max_depth: {type: int, low: 2, high: 6}\n"
+        "  criterion: {type: categorical, choices: [gini, entropy]}\n"
+        "fixed: {min_samples_leaf: 5, min_samples_split: 10, max_features: 0.5, bootstrap: true}\n"
+    )
+    return path
+
+
+@pytest.fixture
+def grid_study(space: Path) -> optuna.Study:
+    """A grid study of the RF, its best configuration retrained by 'hpo best'."""
+    study = run_study("rf-grid", "grid", physics_dataset(), space, 4)
+    drivers.best("rf-grid")
+    return study
+
+
+@pytest.fixture
+def studies(grid_study: optuna.Study, space: Path) -> dict[str, optuna.Study]:
+    """The grid study and a TPE study of the RF repeated with two seeds."""
+    ds = PreparedDataset.open(grid_study.user_attrs["dataset_path"])
+    return {
+        "rf-grid": grid_study,
+        "rf-tpe-s1": run_study("rf-tpe-s1", "tpe", ds, space, 5, seed=1),
+        "rf-tpe-s2": run_study("rf-tpe-s2", "tpe", ds, space, 4, seed=2),
+    }
+
+
+def test_history_curves_and_band() -> None:
+    h = history.StudyHistory("s", "tpe", "rf", 0, "auc", True, np.arange(4), np.array([0.5, 0.7, 0.6, 0.8]),
+                             np.ones(4), np.array([1.0, 2.0, 3.0, 4.0]))
+    assert h.best_so_far.tolist() == [0.5, 0.7, 0.7, 0.8]
+    assert h.trials_to_within(0.002) == 4 and h.trials_to_within(0.15) == 2
+    grid = np.array([0.5, 1.0, 2.5, 4.0, 5.0])
+    np.testing.assert_array_equal(history.curve(h, "time", grid), [np.nan, 0.5, 0.7, 0.8, np.nan])
+    other = history.StudyHistory("t", "tpe", "rf", 1, "auc", True, np.arange(2), np.array([0.9, 0.1]), np.ones(2), np.ones(2))
+    median, q25, q75 = history.band([h, other], "trials", np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_allclose(median, [0.7, 0.8, 0.7])
+    np.testing.assert_allclose(q25, [0.6, 0.75, 0.7])
+
+
+def test_compare_table_matches_store(studies: dict[str, optuna.Study], storage: str, tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    assert main(["compare", *studies, "--out", str(out), "--storage", storage]) == 0
+    for name in ("best_vs_trials.png", "best_vs_time.png", "compare.md", "compare.csv"):
+        assert (out / name).stat().st_size > 0
+    table = pd.read_csv(out / "compare.csv").set_index("study")
+    store = open_storage(storage)
+    for name in studies:
+        study = optuna.load_study(study_name=name, storage=store)
+        done = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+        row = table.loc[name]
+        assert row["trials"] == len(done)
+        assert row["best_val"] == pytest.approx(study.best_value, abs=1e-12)
+        durations = [t.duration.total_seconds() for t in done]
+        assert row["total_trial_time_s"] == pytest.approx(sum(durations))
+        assert row["median_trial_time_s"] == pytest.approx(np.median(durations))
+        best = np.maximum.accumulate([t.value for t in sorted(done, key=lambda t: t.datetime_complete)])
+        assert row["trials_to_within_0.002"] == int(np.argmax(best >= best[-1] - 0.002)) + 1
+        expected_test = study.user_attrs.get("best_test_auc", np.nan)
+        assert row["best_test_auc"] == pytest.approx(expected_test, nan_ok=True)
+    assert table.loc["rf-grid", "best_test_auc"] > 0.5  # recorded by 'hpo best'
+    assert np.isnan(table.loc["rf-tpe-s1", "best_test_auc"])  # never retrained
+    assert "| rf-grid" in (out / "compare.md").read_text()
+
+
+def test_compare_unknown_study_is_a_clean_error(grid_study: optuna.Study, storage: str, capsys: pytest.CaptureFixture) -> None:
+    assert main(["compare", "rf-grid", "nope", "--storage", storage]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hpo: error:") and "nope" in err and err.count("\n") == 1
+
+
+def _chromium():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"):
+        options.add_argument(flag)
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    return webdriver, Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options
+
+
+def test_report_html_in_headless_chromium(grid_study: optuna.Study, storage: str, tmp_path: Path) -> None:
+    from PIL import Image
+
+    out = tmp_path / "report"
+    assert main(["report", "rf-grid", "--out", str(out), "--storage", storage]) == 0
+    page, markdown = out / "report.html", out / "report.md"
+    text = markdown.read_text()
+    for png in sorted(out.glob("*.png")):
+        assert f"]({png.name})" in text
+    assert "mZ2: not in this dataset" in text  # the observable the dataset lacks is named, not drawn
+    assert (out / "obs_m4l.png").exists() and not (out / "obs_mZ2.png").exists()
+
+    ds = PreparedDataset.open(grid_study.user_attrs["dataset_path"])
+    model = load_model(best_dir("rf-grid"))
+    expected_auc = metrics.roc_auc(ds.test.y, model.predict(ds.test.X), ds.test.w)
+
+    webdriver, service, options = _chromium()
+    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
+    driver = webdriver.Chrome(service=service, options=options)
+    try:
+        driver.get(page.as_uri())
+        images = driver.find_elements("tag name", "img")
+        assert len(images) == len(list(out.glob("*.png"))) >= 9
+        for img in images:
+            assert driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", img) > 0
+            src = img.get_attribute("src")
+            assert src.startswith("data:image/png;base64,")
+            pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))).convert("L"), dtype=float)
+            assert pixels.std() > 5, img.get_attribute("alt")  # not a blank figure
+        shown = driver.find_element("id", "test-auc")
+        assert float(shown.get_attribute("data-value")) == pytest.approx(expected_auc, abs=1e-12)
+        assert shown.text == f"{expected_auc:.4f}"
+    finally:
+        driver.quit()
+
+
+def test_report_with_too_few_trials_explains_missing_importances(space: Path, tmp_path: Path) -> None:
+    run_study("rf-tiny", "random", physics_dataset(), space, 2)
+    assert not best_dir("rf-tiny").exists()
+    result = report("rf-tiny", out=tmp_path / "r")  # retrains the best model as 'hpo best' does
+    assert "Importances are not shown: only 2 finished trial(s)" in result.markdown.read_text()
+    study = optuna.load_study(study_name="rf-tiny", storage=open_storage())
+    assert result.test_auc == pytest.approx(study.user_attrs["best_test_auc"], abs=1e-12)
+
+
+def _input_events(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({column: rng.normal(size=n) for column in COLUMNS.values()})
+    frame.loc[::7, "mjj"] = MARKER  # events the classifier never saw: kept, marked invalid
+    frame["evt"] = np.arange(1000, 1000 + n)
+    return frame
+
+
+def test_export_root_and_csv(grid_study: optuna.Study, storage: str, tmp_path: Path) -> None:
+    events = _input_events(101, seed=5)
+    source = tmp_path / "input.root"
+    with uproot.recreate(source) as file:
+        file.mktree("events", {c: events[c].dtype for c in events}).extend({c: events[c].to_numpy() for c in events})
+    prefix = tmp_path / "scores"
+    assert main(["export", "rf-grid", "--input", str(source), "--out", str(prefix), "--storage", storage]) == 0
+
+    from_csv = pd.read_csv(prefix.with_suffix(".csv"))
+    with uproot.open(prefix.with_suffix(".root")) as file:
+        from_root = file["scores"].arrays(library="pd")
+    ds = PreparedDataset.open(grid_study.user_attrs["dataset_path"])
+    model = load_model(best_dir("rf-grid"))
+    valid = events["mjj"].to_numpy() != MARKER
+    expected = model.predict(ds.transform(events.loc[valid, list(COLUMNS.values())].to_numpy()))
+    for table in (from_csv, from_root):
+        assert len(table) == len(events)
+        assert table["event"].tolist() == events["evt"].tolist()
+        assert (table["run"] == -1).all()
+        assert table["valid"].astype(bool).tolist() == valid.tolist()
+    with uproot.open(prefix.with_suffix(".root")) as file:
+        assert file.classname_of("scores") == "TTree"
+        assert table["score"][~valid].isna().all()
+        np.testing.assert_allclose(table["score"][valid], expected, rtol=1e-6)
+
+    # a CSV input without event numbers, read with another description: identifiers are entry indices
+    description = tmp_path / "csv.yaml"
+    description.write_text(
+        "name: csv-input\nformat: csv\ncolumns: {f_massjj: mjj, f_deltajj: detajj, f_mass4l: m4l, f_Z1mass: mZ1}\n"
+        "signal: [{name: s, files: [x.csv]}]\nbackground: [{name: b, files: [y.csv]}]\n"
+    )
+    csv_input = tmp_path / "input.csv"
+    events.drop(columns="evt").to_csv(csv_input, index=False)
+    result = export("rf-grid", csv_input, description=description, out=tmp_path / "csv_scores", storage=storage)
+    table = pd.read_csv(result.csv)
+    assert result.n_events == len(table) == len(events) == result.n_valid  # no marker in this description
+    assert table["event"].tolist() == list(range(len(events)))
+
+
+def test_export_missing_column_is_a_clean_error(grid_study: optuna.Study, storage: str, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture) -> None:
+    source = tmp_path / "bad.root"
+    with uproot.recreate(source) as file:
+        file.mktree("events", {"mjj": np.float64}).extend({"mjj": np.ones(3)})
+    assert main(["export", "rf-grid", "--input", str(source), "--out", str(tmp_path / "x"), "--storage", storage]) == 2
+    assert "detajj" in capsys.readouterr().err
+    assert not list(tmp_path.glob("x*"))

@@ -13,19 +13,35 @@ Public API (the ``hpo data`` commands call these):
 
 from __future__ import annotations
 
-from hpo.data.description import (
-    ALL_FEATURES,
-    HIGH_LEVEL,
-    LOW_LEVEL,
-    DatasetDescription,
-    list_presets,
-    load_description,
-)
-from hpo.data.limit import bayes_limit
-from hpo.data.preparation import DEFAULT_NEGATIVE_WEIGHTS, NEGATIVE_WEIGHT_POLICIES, open_prepared, prepare
+import importlib
+from typing import Any
+
 from hpo.data.prepared import SPLITS, PreparedDataset, Split
-from hpo.data.summary import describe
-from hpo.data.synthetic import synthesize
+
+# Everything else is imported on first use: workers open a prepared file and need neither
+# uproot nor scipy.stats (the generator), which cost over a second to import.
+_LAZY = {
+    "ALL_FEATURES": "description",
+    "HIGH_LEVEL": "description",
+    "LOW_LEVEL": "description",
+    "DatasetDescription": "description",
+    "list_presets": "description",
+    "load_description": "description",
+    "bayes_limit": "limit",
+    "DEFAULT_NEGATIVE_WEIGHTS": "preparation",
+    "NEGATIVE_WEIGHT_POLICIES": "preparation",
+    "open_prepared": "preparation",
+    "prepare": "preparation",
+    "describe": "summary",
+    "synthesize": "synthetic",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"hpo.data.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'hpo.data' has no attribute {name!r}")
+
 
 __all__ = [
     "ALL_FEATURES",

@@ -63,21 +63,21 @@ ANN = ModelSchema(
     "ann",
     tunable={
         "n_layers": Accepts(int, 1, 8, doc="number of hidden layers"),
-        "width_factor": Accepts(float, 0, None, low_open=True, doc="first hidden layer width / number of inputs"),
-        "shrink": Accepts(float, 1, None, doc="each later layer is this many times narrower than the one before"),
+        "width_factor": Accepts(float, 0, 1000, low_open=True, doc="first hidden layer width / number of inputs"),
+        "shrink": Accepts(float, 1, 100, doc="each later layer is this many times narrower than the one before"),
         "activation": Accepts(str, choices=("selu", "relu", "elu", "tanh", "gelu", "swish", "leaky_relu", "sigmoid")),
         "dropout": Accepts(float, 0, 0.9, doc="dropout rate after each hidden layer"),
         "optimizer": Accepts(str, choices=("RMSprop", "Adam", "SGD", "Adagrad", "Adadelta", "Nadam", "Adamax", "AdamW")),
         "learning_rate": Accepts(float, 0, 1, low_open=True),
-        "batch_size": Accepts(int, 1, None),
+        "batch_size": Accepts(int, 1, 1_000_000),
     },
     settings={
-        "epochs": Accepts(int, 1, None, default=50, doc="epoch cap"),
-        "early_stopping_patience": Accepts(int, 1, None, default=5, doc="epochs without val-loss improvement before stopping"),
+        "epochs": Accepts(int, 1, 10_000, default=30, doc="epoch cap"),
+        "early_stopping_patience": Accepts(int, 1, 10_000, default=5, doc="epochs without val-loss improvement before stopping"),
         "lr_reduce_factor": Accepts(float, 0, 1, low_open=True, default=0.5, doc="learning-rate reduction on a val-loss plateau"),
-        "lr_reduce_patience": Accepts(int, 1, None, default=3),
-        "min_learning_rate": Accepts(float, 0, None, default=1e-7),
-        "min_width_factor": Accepts(float, 0, None, low_open=True, default=1.0, doc="no hidden layer narrower than this x inputs"),
+        "lr_reduce_patience": Accepts(int, 1, 10_000, default=3),
+        "min_learning_rate": Accepts(float, 0, 1, default=1e-7),
+        "min_width_factor": Accepts(float, 0, 1000, low_open=True, default=1.0, doc="no hidden layer narrower than this x inputs"),
         "holdout_fraction": Accepts(
             float, 0, 0.5, low_open=True, default=0.1,
             doc="share of the fitted events held out for early stopping when training on train+val",
@@ -88,17 +88,17 @@ ANN = ModelSchema(
 RF = ModelSchema(
     "rf",
     tunable={
-        "n_estimators": Accepts(int, 1, None),
+        "n_estimators": Accepts(int, 1, 100_000),
         "criterion": Accepts(str, choices=("gini", "entropy", "log_loss")),
-        "max_depth": Accepts(int, 1, None),
-        "min_samples_leaf": Accepts(int, 1, None),
-        "min_samples_split": Accepts(int, 2, None),
+        "max_depth": Accepts(int, 1, 1_000),
+        "min_samples_leaf": Accepts(int, 1, 100_000_000),
+        "min_samples_split": Accepts(int, 2, 100_000_000),
         # an int counts features (clipped to the number of inputs); a float is a fraction of them
-        "max_features": Accepts(float, 0, None, low_open=True),
+        "max_features": Accepts(float, 0, 10_000, low_open=True),
         "bootstrap": Accepts(bool),
     },
     settings={
-        "prune_stages": Accepts(int, 1, None, default=4, doc="stages the forest is grown in when pruning"),
+        "prune_stages": Accepts(int, 1, 1_000, default=4, doc="stages the forest is grown in when pruning"),
     },
 )
 

@@ -1,0 +1,24 @@
+"""Benchmarks of hpo against the tools physicists use today (issue 5).
+
+``python -m benchmarks [NAME ...] [--quick]`` runs them; each prints its tables and writes
+``benchmarks/results/<name>[.quick].json`` and ``.md``. :data:`BENCHMARKS` maps each name to
+its module, whose ``run(session) -> list[Table]`` does the work and whose ``TITLE`` names it.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from benchmarks import equal_budget, limit_gap, overhead, raw_libraries, scaling, time_to_target
+
+#: Benchmark name -> module (in the issue's order).
+BENCHMARKS: dict[str, ModuleType] = {
+    "time-to-target": time_to_target,
+    "equal-budget": equal_budget,
+    "raw-libraries": raw_libraries,
+    "overhead": overhead,
+    "scaling": scaling,
+    "limit-gap": limit_gap,
+}
+
+__all__ = ["BENCHMARKS"]

@@ -1,0 +1,89 @@
+"""Benchmark sizes: the full preset, the ``--quick`` preset, and command-line overrides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+#: Dataset presets of :func:`hpo.data.prepare` the benchmarks know, with a short label.
+DATASETS: dict[str, str] = {
+    "synthetic": "synthetic VBF vs ggH+ZZ (4mu)",
+    "atlas-opendata-4l": "ATLAS Open Data VBF vs ggF (4l)",
+    "rgs-2e2mu": "RGS 2e2mu VBF vs ggH+ZZ",
+}
+ALGOS: tuple[str, ...] = ("grid", "random", "bayes", "tpe", "cmaes")
+MODELS: tuple[str, ...] = ("rf", "ann")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every size a benchmark uses; :data:`FULL` and :data:`QUICK` are the two presets.
+
+    ``events`` caps the events drawn (at random, split codes kept) from each prepared dataset,
+    None for all of them. ``rf_trees_scale`` divides the tree counts and minimum leaf/split sizes
+    of the exercise's RF grid (1: the grid verbatim); ``rf_max_trees`` caps ``n_estimators`` of
+    the general RF space; ``ann_epochs`` caps the ANN's epochs.
+    """
+
+    quick: bool
+    datasets: tuple[str, ...]
+    models: tuple[str, ...] = MODELS
+    algos: tuple[str, ...] = ALGOS
+    events: int | None = None
+    seeds: int = 3
+    jobs: int = 2
+    budgets: tuple[int, ...] = (10, 25, 50, 100)
+    target_trials: int = 60  # hpo trials allowed to reach the grid's target (benchmark 1)
+    raw_trials: int = 30  # budget of the raw-library comparison (benchmark 3)
+    overhead_trials: tuple[int, int] = (200, 1000)  # cheap-objective study sizes (benchmark 4)
+    real_overhead_trials: int = 20  # trials with the real objectives (benchmark 4)
+    scaling_trials: int = 24  # fixed trial count of the scaling runs (benchmark 5)
+    rf_trees_scale: int = 1
+    rf_max_trees: int = 300
+    ann_epochs: int = 20
+    cv_folds: int = 3
+    target_margin: float = 0.002
+    notes: tuple[str, ...] = field(default=())
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with the non-None ``changes`` applied."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def mode(self) -> str:
+        return "quick" if self.quick else "full"
+
+
+FULL = Settings(
+    quick=False,
+    datasets=tuple(DATASETS),
+    events=8000,
+    notes=(
+        "each dataset is subsampled at random to `events` events (default 8,000; split codes kept): the exercise-sized "
+        "synthetic sample (115k events) makes one 300-tree forest take over a minute on 2 cores, "
+        "so the 576 fits of the 3-fold 192-point grid alone would take hours",
+        "the general RF space has n_estimators capped at 300; the ANN stops after at most 20 epochs",
+    ),
+)
+
+QUICK = Settings(
+    quick=True,
+    datasets=("synthetic",),
+    models=("rf",),
+    events=1500,
+    seeds=1,
+    budgets=(5, 10),
+    target_trials=12,
+    raw_trials=8,
+    overhead_trials=(20, 60),
+    real_overhead_trials=4,
+    scaling_trials=6,
+    rf_trees_scale=10,
+    rf_max_trees=40,
+    ann_epochs=2,
+    notes=(
+        "QUICK MODE: 1,500 synthetic events, RF only (add the ANN with --models rf,ann), 1 seed, budgets "
+        "5/10, reduced RF grid (tree counts and minimum leaf/split sizes divided by 10, criterion and "
+        "bootstrap pinned) - a smoke test of the harness, not a measurement",
+    ),
+)

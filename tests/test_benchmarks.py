@@ -1,0 +1,100 @@
+"""The benchmark harness: quick mode on tiny settings produces every table, as JSON and Markdown."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks import BENCHMARKS
+from benchmarks.__main__ import main, parser
+from benchmarks.overhead import windows
+from benchmarks.session import subsample
+
+TINY = [
+    "--quick", "--models", "rf", "--jobs", "1", "--events", "500", "--seeds", "1", "--budgets", "2,3",
+    "--trials", "3", "--overhead-trials", "4,6", "--algos", "grid,random,tpe",
+]  # fmt: skip
+
+EXPECTED_TABLES = {
+    "time-to-target": 2,
+    "equal-budget": 2,
+    "raw-libraries": 2,
+    "overhead": 1,
+    "scaling": 1,
+    "limit-gap": 1,
+}
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("results")
+    home = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HPO_HOME", str(home))
+        assert main([*TINY, "--out", str(out)]) == 0
+    return out
+
+
+def test_every_benchmark_is_registered() -> None:
+    assert set(EXPECTED_TABLES) == set(BENCHMARKS)
+
+
+@pytest.mark.parametrize("name", list(EXPECTED_TABLES))
+def test_quick_run_writes_every_table(results: Path, name: str) -> None:
+    document = json.loads((results / f"{name}.quick.json").read_text())
+    assert document["mode"] == "quick"
+    assert document["machine"]["cores"] >= 1 and document["machine"]["cpu_model"]
+    assert document["versions"]["optuna"] and document["date"] and "--quick" in document["command"]
+    assert len(document["tables"]) == EXPECTED_TABLES[name]
+    for table in document["tables"]:
+        assert table["rows"], f"{name}: table {table['title']!r} is empty"
+    markdown = (results / f"{name}.quick.md").read_text()
+    assert all(f"### {t['title']}" in markdown for t in document["tables"])
+
+
+def test_time_to_target_compares_on_the_validation_split(results: Path) -> None:
+    summary, runs = json.loads((results / "time-to-target.quick.json").read_text())["tables"]
+    grid = next(r for r in runs["rows"] if r["tool"].startswith("GridSearchCV"))
+    assert all(r["target_val_auc"] == pytest.approx(grid["best_val_auc"] - 0.002) for r in summary["rows"])
+    assert {r["hpo"] for r in summary["rows"]} == {"tpe", "bayes"}
+
+
+def test_equal_budget_covers_budgets_algos_and_the_exercise(results: Path) -> None:
+    rows = json.loads((results / "equal-budget.quick.json").read_text())["tables"][1]["rows"]
+    seen = {(r["algo"], r["budget"]) for r in rows}
+    assert {("exercise", 0)} | {(a, b) for a in ("grid", "random", "tpe") for b in (2, 3)} == seen
+    assert all(0.0 <= r["test_auc"] <= 1.0 for r in rows)
+    assert max(r["test_auc"] for r in rows if r["algo"] != "exercise") > 0.6  # tuning learns something
+
+
+def test_limit_gap_is_measured_against_the_bayes_limit(results: Path) -> None:
+    rows = json.loads((results / "limit-gap.quick.json").read_text())["tables"][0]["rows"]
+    assert all(r["gap"] == pytest.approx(r["bayes_limit"] - r["test_auc"]) for r in rows)
+
+
+def test_overhead_windows() -> None:
+    # (start, end, seconds in trial methods): gaps 0.5, 0.25, 0.5 between calls; 0.25 sampling in the last
+    calls = [(0.0, 1.0, 0.0), (1.5, 2.0, 0.0), (2.25, 3.0, 0.0), (3.5, 4.0, 0.25)]
+    startup, rows = windows(calls, -2.0, [4])
+    assert startup == 2.0
+    assert rows[0]["trial_s"] == pytest.approx(1.0)  # cycles 1.0, 1.0, 1.0 for trials 1..3
+    assert rows[0]["outside_s"] == pytest.approx(0.5)  # outside 0.5, 0.25, 0.75
+
+
+def test_subsample_keeps_splits_and_is_cached(tiny_dataset) -> None:
+    small = subsample(tiny_dataset, 300, seed=1)
+    again = subsample(tiny_dataset, 300, seed=1)
+    assert len(small.table) == 300 and small.hash == again.hash != tiny_dataset.hash
+    assert len(small.train) + len(small.val) + len(small.test) == 300
+    assert small.meta["subsample"]["of"] == tiny_dataset.hash
+
+
+def test_bad_options_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        parser().parse_args(["--budgets", "10,x"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit):
+        main(["no-such-benchmark"])
+    assert "unknown benchmark no-such-benchmark" in capsys.readouterr().err

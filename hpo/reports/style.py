@@ -35,8 +35,9 @@ SIGNAL_COLOR = "tab:red"
 BACKGROUND_COLOR = "tab:blue"
 SELECTED_COLOR = "black"
 
-# Label of the experiment tag drawn on every figure.
-EXPERIMENT_TEXT = "Simulation"
+# The tag drawn on every figure: hpo's own, not an experiment's, since the samples may be the
+# synthetic default, CMS or ATLAS simulation.
+TAG = ("hpo", "Simulation")
 
 DPI = 100
 
@@ -67,8 +68,8 @@ def figure(ncols: int = 1, width: float = 8.0, height: float = 6.5) -> tuple[Fig
 
 
 def label(ax, rlabel: str | None = None) -> None:
-    """Draw the experiment tag ('CMS Simulation'-like) and an optional right-hand label."""
-    hep.cms.text(EXPERIMENT_TEXT, ax=ax, fontsize=16)
+    """Draw the figure tag ('hpo Simulation', in the experiments' style) and an optional right-hand label."""
+    hep.label.exp_text(*TAG, ax=ax, fontsize=16)
     if rlabel:
         ax.set_title(rlabel, loc="right", fontsize=14)
 

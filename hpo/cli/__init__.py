@@ -18,7 +18,7 @@ from hpo import __version__
 from hpo.errors import HpoError
 
 # Command-group modules, in the order their commands appear in ``hpo --help``.
-_GROUPS = ("hpo.cli.data", "hpo.cli.study", "hpo.cli.reports")
+_GROUPS = ("hpo.cli.data", "hpo.cli.study", "hpo.cli.cluster", "hpo.cli.reports")
 
 EXIT_USAGE = 2
 

@@ -13,8 +13,9 @@ from collections.abc import Callable
 import optuna
 
 from hpo import drivers, paths
+from hpo.cli.cluster import add_backend_options
 from hpo.cli.data import add_data_options, prepared_from_args
-from hpo.samplers import ALGORITHMS
+from hpo.drivers.algorithms import ALGORITHMS
 from hpo.errors import UsageError
 from hpo.spaces import MODELS, load_space, parse_assignments
 from hpo.store import list_studies, open_storage, redact
@@ -26,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the study sub-commands to the ``hpo`` parser."""
     run = sub.add_parser("run", help="run (or continue) a hyperparameter study")
     run.add_argument("--model", choices=list(MODELS), required=True, help="classifier to tune")
-    run.add_argument("--algo", choices=ALGORITHMS, required=True, help="search algorithm (bayes: scikit-optimize GP)")
+    run.add_argument("--algo", choices=ALGORITHMS, required=True, help="search algorithm (bayes: scikit-optimize GP; kt-*: KerasTuner, ANN only)")
     run.add_argument("--trials", type=int, default=None, metavar="N",
                      help=f"total trials of the study (default: {drivers.DEFAULT_TRIALS}; grid: every point)")
     _add_jobs(run)
@@ -59,6 +60,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     listing.add_argument("--storage", metavar="URL", default=None, help=_STORAGE_HELP)
     listing.set_defaults(handler=_list)
 
+    check = sub.add_parser("check", help="check a study's store: trial states, heartbeats, orphan rows, dataset, budget")
+    check.add_argument("study", metavar="STUDY")
+    check.add_argument("--storage", metavar="URL", default=None, help=_STORAGE_HELP)
+    check.set_defaults(handler=_check)
+
     show = sub.add_parser("show", help="a study's settings, best trial, trials by state and timing")
     show.add_argument("study", metavar="STUDY")
     show.add_argument("--storage", metavar="URL", default=None, help=_STORAGE_HELP)
@@ -77,8 +83,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_jobs(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--jobs", type=int, default=drivers.DEFAULT_JOBS, metavar="N",
-                        help=f"worker processes sharing the study (default: {drivers.DEFAULT_JOBS})")
+    parser.add_argument("--jobs", type=int, default=None, metavar="N",
+                        help=f"workers sharing the study (default: {drivers.DEFAULT_JOBS}; KerasTuner: 1)")
+    add_backend_options(parser)
 
 
 def _add_quiet(parser: argparse.ArgumentParser) -> None:
@@ -92,7 +99,8 @@ def _run(args: argparse.Namespace) -> int:
     data = prepared_from_args(args)
     return _finish(
         lambda: drivers.run(
-            args.model, args.algo, data, space=space, n_trials=args.trials, jobs=args.jobs, storage=args.storage,
+            args.model, args.algo, data, space=space, n_trials=args.trials, jobs=args.jobs, backend=args.backend,
+            scheduler=args.scheduler, storage=args.storage,
             study_name=args.study, seed=args.seed, metric=args.metric, prune=args.prune, grid_levels=args.grid_levels,
             progress=not args.quiet,
         ),
@@ -103,7 +111,8 @@ def _run(args: argparse.Namespace) -> int:
 def _resume(args: argparse.Namespace) -> int:
     return _finish(
         lambda: drivers.resume(
-            args.study, storage=args.storage, n_trials=args.trials, jobs=args.jobs, data=args.prepared,
+            args.study, storage=args.storage, n_trials=args.trials, jobs=args.jobs, backend=args.backend,
+            scheduler=args.scheduler, data=args.prepared,
             force=args.force, progress=not args.quiet,
         ),
         args.storage,
@@ -117,6 +126,9 @@ def _finish(start: Callable[[], optuna.Study], storage: str | None) -> int:
     except drivers.WorkerDied as err:
         print(f"hpo: {err}", file=sys.stderr)
         return 1
+    except drivers.StudyStopped as err:
+        print(f"hpo: {err}", file=sys.stderr)
+        return drivers.EXIT_STOPPED
     print(drivers.summary_line(study, storage))
     return 0 if study.best_trials else 1
 
@@ -157,6 +169,17 @@ def _show(args: argparse.Namespace) -> int:
             print(f"  {key:<20} {value}")
     if "best_test_auc" in a:
         print(f"test AUC    {a['best_test_auc']:.5f} (retrained by 'hpo best')")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    problems = drivers.check_study(args.study, args.storage)
+    for problem in problems:
+        print(f"{args.study}: {problem}")
+    if problems:
+        return 1
+    r = drivers.study_report(args.study, args.storage)
+    print(f"study {r.name} in {r.store}: healthy; {r.counted}/{r.target} trials counted; " + ", ".join(f"{k.lower()} {v}" for k, v in r.counts.items()))
     return 0
 
 

@@ -6,30 +6,42 @@
 >>> result = hpo.drivers.best(study.study_name)             # retrain, test, save
 
 How trials are counted and why the count is exact with any number of workers: :mod:`.queue`.
-What a study records about itself: :mod:`.config`.
+What a study records about itself: :mod:`.config`. Stopping on SIGTERM: :mod:`.stopping`;
+checking a study's store: :mod:`.check`.
 """
 
 from __future__ import annotations
 
 from hpo.drivers.best import BestResult, best, read_predictions
+from hpo.drivers.check import check_study
+from hpo.drivers.algorithms import ALGORITHMS
+from hpo.drivers.backends import BACKENDS
 from hpo.drivers.config import IDENTITY, PRUNERS, StudyConfig, default_study_name, make_pruner
+from hpo.drivers.joining import join
 from hpo.drivers.queue import budget_trials, enqueue_missing, pop_waiting_trial
+from hpo.drivers.stopping import EXIT_STOPPED, StudyStopped
 from hpo.drivers.study import DEFAULT_JOBS, DEFAULT_TRIALS, WorkerDied, resume, run
 from hpo.drivers.summary import StudyReport, report_of, study_report, summary_line
 
 __all__ = [
+    "ALGORITHMS",
+    "BACKENDS",
     "DEFAULT_JOBS",
     "DEFAULT_TRIALS",
+    "EXIT_STOPPED",
     "IDENTITY",
     "PRUNERS",
     "BestResult",
     "StudyConfig",
     "StudyReport",
+    "StudyStopped",
     "WorkerDied",
     "best",
     "budget_trials",
+    "check_study",
     "default_study_name",
     "enqueue_missing",
+    "join",
     "make_pruner",
     "pop_waiting_trial",
     "read_predictions",

@@ -20,6 +20,8 @@ import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, TrialState
 
+from hpo.store import store_lock
+
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 _PENDING = (TrialState.RUNNING, TrialState.WAITING)
 
@@ -46,7 +48,7 @@ def point_key(params: Mapping[str, Any], names: Sequence[str]) -> str:
     return json.dumps([params.get(n) for n in names])
 
 
-def _trial_params(trial: FrozenTrial) -> dict[str, Any]:
+def trial_params(trial: FrozenTrial) -> dict[str, Any]:
     """Parameters a trial has or will have: the suggested ones, else those fixed when enqueued."""
     return {**trial.system_attrs.get("fixed_params", {}), **trial.params}
 
@@ -56,18 +58,19 @@ def enqueue_missing(study: optuna.Study, target: int, grid: Sequence[Mapping[str
 
     With a ``grid``, the trials are the first grid points that no counted or pending trial holds
     (at most ``target`` points in all); without, they are empty trials that the sampler fills.
+    The count and the enqueueing hold the store's lock, so drivers started at once never over-fill.
     """
-    held = budget_trials(study) + pending_trials(study)
-    missing = max(0, target - len(held))
-    if grid is None:
-        for _ in range(missing):
-            study.enqueue_trial({})
-        return missing
-    names = list(grid[0]) if grid else []
-    taken = {point_key(_trial_params(t), names) for t in held}
-    todo = [p for p in grid if point_key(p, names) not in taken][:missing]
-    for point in todo:
-        study.enqueue_trial(dict(point))
+    with store_lock(study._storage, f"queue:{study.study_name}"):  # two drivers at once must not both fill it
+        held = budget_trials(study) + pending_trials(study)
+        missing = max(0, target - len(held))
+        if grid is None:
+            todo: list[Mapping[str, Any]] = [{}] * missing
+        else:
+            names = list(grid[0]) if grid else []
+            taken = {point_key(trial_params(t), names) for t in held}
+            todo = [p for p in grid if point_key(p, names) not in taken][:missing]
+        for point in todo:
+            study.enqueue_trial(dict(point))
     return len(todo)
 
 

@@ -12,16 +12,18 @@ import joblib
 import optuna
 from tqdm.auto import tqdm
 
-from hpo import paths
+from hpo import paths, tuners
 from hpo.data.prepared import PreparedDataset
+from hpo.drivers.algorithms import check_algorithm
+from hpo.drivers.backends import check_backend, run_on_dask
 from hpo.drivers.config import StudyConfig, check_study_name, default_study_name, make_pruner
 from hpo.drivers.datasets import dataset_on_disk, recorded_dataset
 from hpo.drivers.queue import budget_trials, enqueue_missing
+from hpo.drivers.stopping import GracefulStop, StopRequested, StudyStopped
 from hpo.drivers.worker import ObjectiveFactory, WorkerSpec, run_worker, run_worker_process, worker_seeds
 from hpo.errors import UsageError
-from hpo.samplers import check_algorithm
 from hpo.spaces import MODELS, SearchSpace, load_space
-from hpo.store import best_value, fail_stale_trials, load_study, open_storage
+from hpo.store import best_value, fail_stale_trials, load_study, open_storage, store_failures, store_lock
 
 #: Trials of a study when ``n_trials`` is not given (a grid study runs its whole grid).
 DEFAULT_TRIALS = 20
@@ -41,7 +43,9 @@ def run(
     *,
     space: SearchSpace | str | os.PathLike[str] | None = None,
     n_trials: int | None = None,
-    jobs: int = DEFAULT_JOBS,
+    jobs: int | None = None,
+    backend: str = "local",
+    scheduler: str | None = None,
     storage: str | None = None,
     study_name: str | None = None,
     seed: int = 0,
@@ -57,13 +61,15 @@ def run(
     ``data`` is a prepared dataset or its path/hash; ``space`` a search space, its name or YAML
     path (default: the model's own, ``search_spaces/<model>.yaml``). ``n_trials`` is the study's
     total (default 20; for ``grid`` the whole grid, or its first ``n_trials`` points). ``jobs``
-    worker processes share the study. An existing study of the same name continues if its
-    recorded settings match, and is refused otherwise. Returns the study.
+    worker processes share the study (default 2); ``backend="dask"`` runs them as tasks of the
+    Dask cluster at ``scheduler`` (:mod:`.backends`). ``kt-hyperband``/``kt-bayes`` run a
+    KerasTuner search in this process (:mod:`hpo.tuners`). An existing study of the same name
+    continues if its recorded settings match, and is refused otherwise. Returns the study.
     """
     if model not in MODELS:
         raise UsageError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
     check_algorithm(algo)
-    _check_positive("jobs", jobs)
+    jobs = _workers(algo, model, prune, jobs, backend, scheduler)
     _check_positive("seed", seed, allow_zero=True)
     if n_trials is not None:
         _check_positive("n_trials", n_trials)
@@ -91,8 +97,10 @@ def run(
     name = check_study_name(study_name or default_study_name(model, algo, dataset.hash))
     url = storage or paths.default_storage_url()
     store = open_storage(storage)
-    _create_or_continue(store, name, config)
-    return _drive(store, url, name, config, jobs=jobs, progress=progress, objective_factory=objective_factory)
+    with store_lock(store, f"create:{name}"):  # two 'hpo run' at once: one creates, the other continues
+        _create_or_continue(store, name, config)
+    return _drive(store, url, name, config, jobs=jobs, backend=backend, scheduler=scheduler, progress=progress,
+                  objective_factory=objective_factory)
 
 
 def resume(
@@ -100,7 +108,9 @@ def resume(
     *,
     storage: str | None = None,
     n_trials: int | None = None,
-    jobs: int = DEFAULT_JOBS,
+    jobs: int | None = None,
+    backend: str = "local",
+    scheduler: str | None = None,
     data: PreparedDataset | str | os.PathLike[str] | None = None,
     force: bool = False,
     progress: bool = True,
@@ -113,13 +123,13 @@ def resume(
     recorded path (or by hash under ``studies/data``); a missing file or a different hash is
     refused unless ``force`` (with ``data`` naming the dataset to use instead).
     """
-    _check_positive("jobs", jobs)
     if n_trials is not None:
         _check_positive("n_trials", n_trials)
     url = storage or paths.default_storage_url()
     store = open_storage(storage)
     study = load_study(study_name, store)
     config = StudyConfig.from_attrs(study_name, study.user_attrs)
+    jobs = _workers(config.algo, config.model, config.prune, jobs, backend, scheduler)
     dataset = recorded_dataset(study_name, config, data, force)
     if dataset.hash != config.dataset_hash or str(dataset.path) != config.dataset_path:
         study.set_user_attr("previous_datasets", [*study.user_attrs.get("previous_datasets", []), config.dataset_hash])
@@ -128,7 +138,8 @@ def resume(
         grid = config.grid_points()
         config.target_trials = _target(n_trials, None if grid is None else len(grid))
     config.record(study)
-    return _drive(store, url, study_name, config, jobs=jobs, progress=progress, objective_factory=objective_factory)
+    return _drive(store, url, study_name, config, jobs=jobs, backend=backend, scheduler=scheduler, progress=progress,
+                  objective_factory=objective_factory)
 
 
 # -- the study -------------------------------------------------------------------------------
@@ -161,21 +172,41 @@ def _drive(
     config: StudyConfig,
     *,
     jobs: int,
+    backend: str = "local",
+    scheduler: str | None = None,
     progress: bool,
     objective_factory: ObjectiveFactory | None,
 ) -> optuna.Study:
-    """Fill the queue up to the target and run ``jobs`` workers until it is empty."""
-    study = load_study(name, store)
-    fail_stale_trials(study)
-    enqueue_missing(study, config.target_trials, config.grid_points())
-    seeds = worker_seeds(config.seed, jobs, len(study.get_trials(deepcopy=False)))
-    threads = max(1, joblib.cpu_count() // jobs)
-    specs = [WorkerSpec(url, name, config.dataset_path, threads, s, objective_factory) for s in seeds]
-    with _Progress(study, config.target_trials, enabled=progress) as bar:
-        if jobs == 1:
-            run_worker(specs[0], on_trial_done=bar.refresh)
-        else:
-            _run_processes(specs, bar, name)
+    """Fill the queue up to the target and run ``jobs`` workers until it is empty.
+
+    SIGTERM stops the workers cleanly (:class:`StudyStopped`); a store that fails on the way is a
+    :class:`~hpo.errors.StoreError`; both keep every finished trial (see :mod:`.stopping`).
+    """
+    try:
+        with store_failures(url, name):
+            study = load_study(name, store)
+            if tuners.is_kerastuner(config.algo):  # KerasTuner proposes the trials and adds them to the study
+                with _Progress(study, config.target_trials, enabled=progress) as bar:
+                    tuners.search(study, config, dataset_on_disk(config.dataset_path), threads=joblib.cpu_count(),
+                                  objective_factory=objective_factory, on_trial_done=bar.refresh)
+                return study
+            fail_stale_trials(study)
+            enqueue_missing(study, config.target_trials, config.grid_points())
+            seeds = worker_seeds(config.seed, jobs, len(study.get_trials(deepcopy=False)))
+            threads = max(1, joblib.cpu_count() // jobs)
+            specs = [WorkerSpec(url, name, config.dataset_path, threads, s, objective_factory) for s in seeds]
+            with _Progress(study, config.target_trials, enabled=progress) as bar:
+                if backend == "dask":
+                    run_on_dask(specs, scheduler, on_poll=bar.refresh)
+                elif jobs == 1:
+                    run_worker(specs[0], on_trial_done=bar.refresh)
+                else:
+                    _run_processes(specs, bar, name)
+    except StopRequested:
+        raise StudyStopped(
+            f"study {name!r} stopped by SIGTERM; finished trials are kept and the running ones were failed and re-queued; "
+            f"continue with: hpo resume {name}"
+        ) from None
     return study
 
 
@@ -183,7 +214,7 @@ def _run_processes(specs: list[WorkerSpec], bar: _Progress, name: str) -> None:
     from joblib.externals.loky import ProcessPoolExecutor
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
-    with ProcessPoolExecutor(max_workers=len(specs)) as pool:
+    with ProcessPoolExecutor(max_workers=len(specs)) as pool, GracefulStop(forward_to=lambda: list(pool._processes)).installed():
         futures = [pool.submit(run_worker_process, spec) for spec in specs]
         pending = set(futures)
         while pending:
@@ -235,6 +266,17 @@ def _check_positive(name: str, value: object, *, allow_zero: bool = False) -> No
         raise UsageError(f"{name} must be {'a non-negative' if allow_zero else 'a positive'} integer, got {value!r}")
 
 
+def _workers(algo: str, model: str, prune: str, jobs: int | None, backend: str, scheduler: str | None) -> int:
+    """The number of workers once the options are checked (default 2; KerasTuner searches: 1)."""
+    if tuners.is_kerastuner(algo):
+        jobs = 1 if jobs is None else jobs
+        tuners.check_options(algo, model=model, jobs=jobs, prune=prune, backend=backend)
+    jobs = DEFAULT_JOBS if jobs is None else jobs
+    _check_positive("jobs", jobs)
+    check_backend(backend, scheduler)
+    return jobs
+
+
 def _check_metric(metric: str) -> None:
     from hpo.objectives import make_scorer
 
@@ -252,7 +294,7 @@ def _resolve_space(space: SearchSpace | str | os.PathLike[str], model: str) -> S
         space = load_space(space)
     if space.model != model:
         raise UsageError(f"search space {space.source} is for model {space.model!r}, not --model {model}")
-    return space
+    return space.check_complete()
 
 
-__all__ = ["DEFAULT_JOBS", "DEFAULT_TRIALS", "WorkerDied", "resume", "run"]
+__all__ = ["DEFAULT_JOBS", "DEFAULT_TRIALS", "StudyStopped", "WorkerDied", "resume", "run"]

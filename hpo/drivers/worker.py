@@ -23,12 +23,14 @@ from typing import Any
 
 import numpy as np
 import optuna
+import sqlalchemy.exc
 from optuna.trial import TrialState
 
 from hpo.drivers.config import StudyConfig, make_pruner
 from hpo.drivers.queue import pending_trials, pop_waiting_trial
+from hpo.drivers.stopping import GracefulStop, StopRequested
 from hpo.errors import HpoError
-from hpo.store import fail_stale_trials, load_study, open_storage
+from hpo.store import fail_stale_trials, load_study, open_storage, store_failures
 
 _log = logging.getLogger(__name__)
 
@@ -50,10 +52,24 @@ class WorkerSpec:
     threads: int
     seed: int  # this worker's sampler seed
     objective_factory: ObjectiveFactory | None = None  # default: hpo.objectives.build_objective
+    max_trials: int | None = None  # stop after this many trials (a worker joining with 'hpo worker --trials')
 
 
-def run_worker(spec: WorkerSpec, on_trial_done: Callable[[], None] | None = None) -> int:
-    """Run trials of ``spec.study_name`` until none is waiting or running; returns how many it ran."""
+def run_worker(spec: WorkerSpec, on_trial_done: Callable[[], None] | None = None, *, stop: GracefulStop | None = None) -> int:
+    """Run trials of ``spec.study_name`` until none is waiting or running; returns how many it ran.
+
+    SIGTERM fails and re-queues the running trial and raises :class:`StopRequested`; a failing
+    store (disk full, read-only) is a :class:`~hpo.errors.StoreError` (see :mod:`.stopping`).
+    """
+    stop = stop or GracefulStop()
+    with stop.installed(), store_failures(spec.storage_url, spec.study_name):
+        done = _work(spec, on_trial_done, stop)
+    if stop.signalled:
+        raise StopRequested("stopped by signal SIGTERM")
+    return done
+
+
+def _work(spec: WorkerSpec, on_trial_done: Callable[[], None] | None, stop: GracefulStop) -> int:
     from hpo.objectives import limit_threads
 
     limit_threads(spec.threads)  # before anything starts TensorFlow or a BLAS pool
@@ -68,7 +84,7 @@ def run_worker(spec: WorkerSpec, on_trial_done: Callable[[], None] | None = None
     )
     objective = _objective(spec, config, space)
     done = 0
-    while True:
+    while not stop.requested and (spec.max_trials is None or done < spec.max_trials):
         fail_stale_trials(study)  # dead workers' trials come back as WAITING copies
         trial_id = pop_waiting_trial(study)
         if trial_id is None:
@@ -76,16 +92,25 @@ def run_worker(spec: WorkerSpec, on_trial_done: Callable[[], None] | None = None
                 return done
             time.sleep(IDLE_POLL_S)
             continue
-        _run_trial(study, storage, trial_id, objective)
+        _run_trial(study, storage, trial_id, objective, stop)
         done += 1
         if on_trial_done is not None:
             on_trial_done()
+    return done
 
 
 def run_worker_process(spec: WorkerSpec) -> int:
-    """:func:`run_worker` in a worker process, with Optuna's per-trial log lines silenced."""
+    """:func:`run_worker` in a worker process, with Optuna's per-trial log lines silenced.
+
+    If the driver process dies, the worker finishes its running trial and exits: no one is left
+    to hand it more work or read its result.
+    """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return run_worker(spec)
+    parent = os.getppid()
+    done = run_worker(spec, stop=GracefulStop(parent_pid=parent))
+    if os.getppid() != parent:
+        os._exit(0)  # an orphan: the pool machinery would wait for its driver forever
+    return done
 
 
 def _sampler(config: StudyConfig, seed: int) -> optuna.samplers.BaseSampler:
@@ -104,15 +129,20 @@ def _objective(spec: WorkerSpec, config: StudyConfig, space: Any) -> Callable[[o
     return factory(config.model, data, space, metric=config.metric, prune=config.prune != "none", threads=spec.threads, seed=config.seed)
 
 
-def _run_trial(study: optuna.Study, storage: optuna.storages.RDBStorage, trial_id: int, objective: Callable[[optuna.Trial], float]) -> None:
+def _run_trial(
+    study: optuna.Study, storage: optuna.storages.RDBStorage, trial_id: int, objective: Callable[[optuna.Trial], float], stop: GracefulStop
+) -> None:
     """Run one popped trial and tell its outcome; an interrupted trial is failed and re-queued."""
     with _heartbeat(storage, trial_id):
         trial = optuna.Trial(study, trial_id)
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         try:
-            value = objective(trial)
+            with stop.trial():
+                value = objective(trial)
         except optuna.TrialPruned:
             study.tell(trial, state=TrialState.PRUNED)
+        except (optuna.exceptions.StorageInternalError, sqlalchemy.exc.SQLAlchemyError):
+            raise  # the store failed, not the trial: stop (the trial stays RUNNING; resume re-runs it)
         except HpoError:  # the user's to fix (bad setting, unusable data): stop the study
             _fail_and_requeue(study, storage, trial)
             raise
@@ -120,7 +150,7 @@ def _run_trial(study: optuna.Study, storage: optuna.storages.RDBStorage, trial_i
             trial.set_user_attr("error", f"{type(err).__name__}: {err}"[:500])
             _log.warning("trial %d failed: %s: %s", trial.number, type(err).__name__, err)
             study.tell(trial, state=TrialState.FAIL)
-        except BaseException:  # KeyboardInterrupt, SystemExit: leave it for a later run
+        except BaseException:  # KeyboardInterrupt, SIGTERM (StopRequested): leave it for a later run
             _fail_and_requeue(study, storage, trial)
             raise
         else:

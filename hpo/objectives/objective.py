@@ -45,6 +45,7 @@ class Objective:
         backend(model)  # validates the name
         if space.model != model:
             raise UsageError(f"search space {space.source} is for model {space.model!r}, not {model!r}")
+        space.check_complete()
         if not isinstance(threads, int) or threads < 1:
             raise UsageError(f"threads must be a positive integer, got {threads!r}")
         self.model = model

@@ -62,7 +62,8 @@ def load_space(name_or_path: str | os.PathLike[str]) -> SearchSpace:
     except yaml.YAMLError as err:
         where = getattr(err, "problem_mark", None)
         line = f" line {where.line + 1}" if where is not None else ""
-        raise SpaceError(f"search space {path}:{line} is not valid YAML ({getattr(err, 'problem', err)})") from None
+        reason = getattr(err, "problem", None) or str(err).splitlines()[0]  # a ReaderError has no 'problem'
+        raise SpaceError(f"search space {path}:{line} is not valid YAML ({reason})") from None
     except (OSError, UnicodeDecodeError) as err:
         raise SpaceError(f"search space {path} cannot be read ({err})") from None
     return SearchSpace.from_dict(data or {}, str(path))

@@ -52,6 +52,25 @@ class SearchSpace:
         """Pinned hyperparameters and settings as written in the space (no model defaults)."""
         return dict(self.spec.fixed)
 
+    def missing(self) -> list[str]:
+        """Hyperparameters the model needs that the space neither searches nor pins."""
+        return [name for name in MODELS[self.model].tunable if name not in self.spec.params and name not in self.spec.fixed]
+
+    def check_complete(self) -> SearchSpace:
+        """This space if it gives the model every hyperparameter it needs, else a :class:`SpaceError`.
+
+        Partial spaces are fine for sampling; a space that trains models must be complete, or
+        every trial would fail on the missing value.
+        """
+        missing = self.missing()
+        if missing:
+            raise SpaceError(
+                f"search space {self.source}: {', '.join(missing)}: model {self.model} needs "
+                f"{'this hyperparameter' if len(missing) == 1 else 'these hyperparameters'}; "
+                "search it under 'params' or pin it under 'fixed' (or with --set KEY=VALUE)"
+            )
+        return self
+
     def configuration(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Everything a model is built from: setting defaults, then ``fixed``, then ``params``."""
         return {**MODELS[self.model].defaults(), **self.spec.fixed, **params}

@@ -18,6 +18,9 @@ from __future__ import annotations
 import os
 import sqlite3
 import warnings
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,7 @@ from sqlalchemy.engine import URL, make_url
 
 from hpo import paths
 from hpo.errors import StoreError
+from hpo.store.locks import sqlite_lock
 
 #: Seconds a writer waits for the SQLite lock before giving up.
 BUSY_TIMEOUT_S = 120.0
@@ -35,6 +39,8 @@ BUSY_TIMEOUT_S = 120.0
 DEFAULT_HEARTBEAT_INTERVAL_S = 20
 #: How many times a trial whose worker died is re-queued before it is left failed.
 MAX_RETRY = 3
+#: PostgreSQL advisory-lock number held while the store's tables are created (CRC32 of "hpo-schema").
+_SCHEMA_LOCK_KEY = zlib.crc32(b"hpo-schema")
 
 
 def heartbeat_interval() -> int:
@@ -79,7 +85,7 @@ def open_storage(url: str | None = None) -> optuna.storages.RDBStorage:
     interval = heartbeat_interval()
     engine_kwargs: dict[str, Any] = {"connect_args": {"timeout": BUSY_TIMEOUT_S}} if is_sqlite else {"pool_pre_ping": True}
     try:
-        with warnings.catch_warnings():  # heartbeats and the retry callback are marked experimental
+        with warnings.catch_warnings(), _schema_lock(parsed):  # heartbeats and the retry callback are "experimental"
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             storage = optuna.storages.RDBStorage(
                 url,
@@ -96,6 +102,46 @@ def open_storage(url: str | None = None) -> optuna.storages.RDBStorage:
     except (sqlalchemy.exc.SQLAlchemyError, sqlite3.Error, RuntimeError) as err:
         raise StoreError(f"cannot open the study store {shown}: {_reason(err)}") from None
     return storage
+
+
+@contextmanager
+def store_failures(url: str, study_name: str) -> Iterator[None]:
+    """Turn a store that fails while a study runs (disk full, made read-only, server gone) into a
+    one-line :class:`~hpo.errors.StoreError` that says the finished trials are kept and how to go on.
+
+    Each trial is written in its own transaction, so a failed write loses at most the trial being
+    told; a trial left RUNNING is failed by heartbeat and re-run by ``hpo resume``.
+    """
+    try:
+        yield
+    except (optuna.exceptions.StorageInternalError, sqlalchemy.exc.SQLAlchemyError, sqlite3.Error) as err:
+        cause = err.__cause__ if isinstance(err, optuna.exceptions.StorageInternalError) and err.__cause__ else err
+        raise StoreError(
+            f"the study store {redact(url)} failed while running study {study_name!r} ({_reason(cause)}); "
+            f"finished trials are kept; free disk space or restore write access, then continue with: hpo resume {study_name}"
+        ) from None
+
+
+@contextmanager
+def _schema_lock(url: URL) -> Iterator[None]:
+    """Serialise opening an empty PostgreSQL database: workers started at once on several machines
+    would otherwise race creating Optuna's tables (``duplicate key ... pg_type_typname_nsp_index``).
+    A new SQLite file races the same way (``UNIQUE constraint failed: alembic_version``): its lock
+    file is held. Other databases need nothing."""
+    if url.get_backend_name() == "sqlite":
+        with sqlite_lock(url.database):
+            yield
+        return
+    if url.get_backend_name() != "postgresql":
+        yield
+        return
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.connect() as connection:  # a session-level advisory lock, released with the session
+            connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+            yield
+    finally:
+        engine.dispose()
 
 
 def fail_stale_trials(study: optuna.Study) -> None:

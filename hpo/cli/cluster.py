@@ -1,0 +1,61 @@
+"""``hpo worker`` and the ``--backend``/``--scheduler`` options: studies on many machines.
+
+A thin layer over :func:`hpo.drivers.joining.join` and :mod:`hpo.drivers.backends`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from hpo.drivers.backends import BACKENDS
+from hpo.drivers.stopping import EXIT_STOPPED, StudyStopped
+
+_STORAGE_HELP = "SQLAlchemy URL of the study store, e.g. postgresql://user:password@host:5432/db (default: sqlite:///<hpo home>/hpo.db)"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``hpo worker`` to the ``hpo`` parser."""
+    worker = sub.add_parser(
+        "worker", help="join a running study with more workers (this or another machine)",
+        description="Pop trials from the queue of a study that 'hpo run' or 'hpo resume' filled, until it is empty. "
+        "Settings and dataset are read from the store; the study still ends with exactly its target number of trials.",
+    )  # fmt: skip
+    worker.add_argument("study", metavar="STUDY")
+    worker.add_argument("--storage", metavar="URL", default=None, help=_STORAGE_HELP)
+    worker.add_argument("--trials", type=int, default=None, metavar="N", help="run at most N trials (default: until the queue is empty)")
+    worker.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes on this machine (default: 1)")
+    worker.add_argument("--prepared", metavar="HASH_OR_PATH", default=None,
+                        help="the prepared dataset, if not at the recorded path on this machine")  # fmt: skip
+    worker.add_argument("--force", action="store_true", help="use --prepared even if its hash differs from the recorded one")
+    worker.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                        help="wait up to this long for the study to exist and have queued trials (default: 0)")  # fmt: skip
+    worker.add_argument("--quiet", action="store_true", help="no progress bar")
+    worker.set_defaults(handler=_worker)
+
+
+def add_backend_options(parser: argparse.ArgumentParser) -> None:
+    """``--backend`` and ``--scheduler`` for the commands that start workers."""
+    parser.add_argument("--backend", choices=BACKENDS, default="local",
+                        help="where the workers run: local processes, or tasks on a Dask cluster (default: local)")  # fmt: skip
+    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                        help="Dask scheduler address for --backend dask, e.g. tcp://10.0.0.5:8786")  # fmt: skip
+
+
+def _worker(args: argparse.Namespace) -> int:
+    import optuna
+
+    from hpo import drivers
+    from hpo.drivers.joining import join
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        study = join(
+            args.study, storage=args.storage, n_trials=args.trials, jobs=args.jobs, data=args.prepared, force=args.force,
+            wait_s=args.wait, progress=not args.quiet,
+        )  # fmt: skip
+    except StudyStopped as err:
+        print(f"hpo: {err}", file=sys.stderr)
+        return EXIT_STOPPED
+    print(drivers.summary_line(study, args.storage))
+    return 0

@@ -1,0 +1,188 @@
+"""Reliability, disk and permissions: a read-only store, a missing folder, a disk that fills up mid-study.
+
+Each ends in one line ``hpo: error: ...`` with exit status 2, and no finished trial is lost. Tests
+run as root, where permission bits do not stop writes: the store is made immutable (``chattr +i``)
+instead, and the full disk is a size-limited tmpfs (or, where ``mount`` is not allowed, SQLite's
+own "database or disk is full" raised by a page limit on every connection).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import optuna
+import pytest
+import sqlalchemy
+from conftest import make_tiny_dataset
+from test_drivers import CheapObjective
+
+from hpo import drivers
+from hpo.cli import main
+from hpo.store import count_trials, load_study, open_storage
+
+pytestmark = pytest.mark.reliability
+
+
+@pytest.fixture
+def tiny_file(hpo_home: Path) -> Path:
+    return make_tiny_dataset().write(hpo_home / "data" / "tiny.arrow")
+
+
+def _one_line_error(capsys: pytest.CaptureFixture[str], *needles: str) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("hpo: error: ") and "Traceback" not in err, err
+    assert all(n in err for n in needles), err
+    return err
+
+
+@contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """``path`` cannot be written, even by root (immutable attribute; permission bits otherwise)."""
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i", str(path)], check=True)
+        try:
+            yield
+        finally:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+    else:
+        mode = path.stat().st_mode
+        path.chmod(0o555 if path.is_dir() else 0o444)
+        try:
+            yield
+        finally:
+            path.chmod(mode)
+
+
+@pytest.mark.parametrize("what", ["file", "folder"])
+def test_read_only_store_is_refused_in_one_line_and_keeps_its_trials(
+    what: str, tmp_path: Path, tiny_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "store"
+    folder.mkdir()
+    url = f"sqlite:///{folder / 'hpo.db'}"
+    study = drivers.run("rf", "random", tiny_file, n_trials=3, jobs=1, storage=url, progress=False, objective_factory=CheapObjective())
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    with read_only(folder / "hpo.db" if what == "file" else folder):
+        run = ["run", "--model", "rf", "--algo", "random", "--trials", "5", "--prepared", str(tiny_file), "--storage", url, "--quiet"]
+        assert main(run) == 2
+        _one_line_error(capsys, "read-only")
+        assert main(["resume", study.study_name, "--storage", url, "--quiet"]) == 2
+        _one_line_error(capsys, "read-only")
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # not a byte written
+    assert count_trials(load_study(study.study_name, open_storage(url)))["COMPLETE"] == 3
+
+
+@pytest.mark.parametrize("command", ["run", "resume", "list", "check"])
+def test_missing_store_folder_is_one_line_and_creates_nothing(
+    command: str, tmp_path: Path, tiny_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'gone' / 'hpo.db'}"
+    argv = {
+        "run": ["run", "--model", "rf", "--algo", "tpe", "--prepared", str(tiny_file), "--quiet"],
+        "resume": ["resume", "some-study"],
+        "list": ["list"],
+        "check": ["check", "some-study"],
+    }[command]
+    assert main([*argv, "--storage", url]) == 2
+    _one_line_error(capsys, "does not exist", f"create {tmp_path / 'gone'} first")
+    assert not (tmp_path / "gone").exists()
+
+
+class FullDisk:
+    """A folder whose file system can be filled on demand: a 4 MiB tmpfs, else a simulated one.
+
+    The simulation caps every SQLite connection of this process at its current page count, so the
+    next write that grows the database fails with SQLite's own ``database or disk is full``.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir()
+        self.mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)], capture_output=True).returncode == 0
+        self._full = False
+        if not self.mounted:
+            sqlalchemy.event.listen(sqlalchemy.engine.Engine, "begin", self._cap)
+
+    def _cap(self, connection: sqlalchemy.engine.Connection) -> None:
+        if self._full:
+            pages = connection.exec_driver_sql("PRAGMA page_count").scalar()
+            connection.exec_driver_sql(f"PRAGMA max_page_count = {pages}")
+
+    def fill(self) -> None:
+        """Take every free byte (a ballast file that another program might have written)."""
+        self._full = True
+        if not self.mounted:
+            return
+        with open(self.folder / "ballast", "wb") as ballast:
+            try:
+                while True:
+                    ballast.write(b"\0" * 65536)
+                    ballast.flush()
+            except OSError as err:
+                assert err.errno == errno.ENOSPC
+
+    def free(self) -> None:
+        self._full = False
+        (self.folder / "ballast").unlink(missing_ok=True)
+
+    def close(self) -> None:
+        if self.mounted:
+            subprocess.run(["umount", "-l", str(self.folder)], check=True)
+        else:
+            sqlalchemy.event.remove(sqlalchemy.engine.Engine, "begin", self._cap)
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[FullDisk]:
+    disk = FullDisk(tmp_path / "small-disk")
+    try:
+        yield disk
+    finally:
+        disk.close()
+
+
+def _filling_objective(disk: FullDisk, after: int) -> Callable[..., Callable[[optuna.Trial], float]]:
+    """An objective factory like build_objective whose trial number ``after`` fills the disk first."""
+    cheap = CheapObjective()
+
+    def factory(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        objective = cheap(*args, **kwargs)
+
+        def run(trial: optuna.Trial) -> float:
+            if trial.number == after:
+                disk.fill()
+                trial.set_user_attr("padding", "x" * 200_000)  # this trial's own writes need room
+            return objective(trial)
+
+        return run
+
+    return factory
+
+
+def test_disk_full_mid_study_is_one_line_keeps_finished_trials_and_resumes(
+    full_disk: FullDisk, tiny_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HPO_HEARTBEAT_INTERVAL", "1")
+    monkeypatch.setattr("hpo.objectives.build_objective", _filling_objective(full_disk, after=5))
+    url = f"sqlite:///{full_disk.folder / 'hpo.db'}"
+    argv = ["run", "--model", "rf", "--algo", "random", "--trials", "12", "--jobs", "1", "--prepared", str(tiny_file),
+            "--storage", url, "--study", "filled", "--quiet"]  # fmt: skip
+    assert main(argv) == 2
+    _one_line_error(capsys, "database or disk is full", "finished trials are kept", "continue with: hpo resume filled")
+
+    full_disk.free()
+    study = load_study("filled", open_storage(url))
+    assert count_trials(study)["COMPLETE"] == 5  # every trial finished before the disk filled is there
+    monkeypatch.setattr("hpo.objectives.build_objective", CheapObjective())
+    assert main(["resume", "filled", "--storage", url, "--jobs", "1", "--quiet"]) == 0
+    assert "12/12 trials" in capsys.readouterr().out
+    assert main(["check", "filled", "--storage", url]) == 0
+    study = load_study("filled", open_storage(url))
+    assert count_trials(study)["COMPLETE"] == len(drivers.budget_trials(study)) == 12
+    shutil.rmtree(full_disk.folder, ignore_errors=True)

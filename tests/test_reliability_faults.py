@@ -1,0 +1,193 @@
+"""Reliability, faults: SIGKILL of a worker or of the driver, SIGTERM, two drivers at once, ``hpo check``.
+
+Each fault is followed by ``hpo check`` (which must name what is wrong, or pass) and ``hpo resume``
+(which must finish the study with every grid point exactly once and leave the store healthy).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from conftest import make_tiny_dataset
+from test_cli_study import HPO, _grid_once, _space_file, _wait_for
+from test_drivers import CheapObjective
+
+from hpo import drivers
+from hpo.store import count_trials, load_study, open_storage
+
+pytestmark = pytest.mark.reliability
+
+STUDY = "rf-grid-tiny0000"
+
+
+def _env() -> dict[str, str]:
+    """The test's environment (its own HPO_HOME) with a 1 s heartbeat."""
+    return {**os.environ, "HPO_HEARTBEAT_INTERVAL": "1"}
+
+
+@pytest.fixture
+def tiny_file(hpo_home: Path) -> Path:
+    return make_tiny_dataset(n=2000).write(hpo_home / "data" / "tiny.arrow")
+
+
+def _start_grid_run(tmp_path: Path, tiny_file: Path) -> subprocess.Popen[str]:
+    space = _space_file(tmp_path, [200, 400])  # 8 points, trials of a fraction of a second
+    argv = [*HPO, "run", "--model", "rf", "--algo", "grid", "--space", str(space), "--prepared", str(tiny_file), "--jobs", "2", "--quiet"]
+    return subprocess.Popen(argv, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _running_worker_pids(hpo_home: Path) -> list[int]:
+    """Worker pids of RUNNING trials once at least one trial is complete (empty before)."""
+    if not (hpo_home / "hpo.db").exists():
+        return []
+    try:
+        study = load_study(STUDY, open_storage())
+    except Exception:  # noqa: BLE001 - not created yet
+        return []
+    trials = study.get_trials(deepcopy=False)
+    if not any(t.state == optuna.trial.TrialState.COMPLETE for t in trials):
+        return []
+    return [int(t.user_attrs["worker"].rsplit(":", 1)[1]) for t in trials if t.state.name == "RUNNING" and "worker" in t.user_attrs]
+
+
+def _hpo(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*HPO, *args], env=_env(), capture_output=True, text=True, timeout=300)
+
+
+def _resume_and_check() -> optuna.Study:
+    """``hpo resume`` finishes the study, then ``hpo check`` passes; returns the study."""
+    resumed = _hpo("resume", STUDY, "--jobs", "2", "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "8/8 trials" in resumed.stdout
+    study = load_study(STUDY, open_storage())
+    counts = count_trials(study)
+    assert counts["COMPLETE"] == 8 and counts["RUNNING"] == counts["WAITING"] == 0
+    assert _grid_once(study) and len(drivers.budget_trials(study)) == 8
+    checked = _hpo("check", STUDY)
+    assert checked.returncode == 0 and "healthy; 8/8 trials counted" in checked.stdout, checked.stdout
+    return study
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie that no one has reaped yet does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def test_sigkill_of_a_worker_is_found_by_check_and_repaired_by_resume(tmp_path: Path, tiny_file: Path, hpo_home: Path) -> None:
+    run = _start_grid_run(tmp_path, tiny_file)
+    try:
+        victim = _wait_for(lambda: _running_worker_pids(hpo_home), 120, "a running trial")[0]
+        os.kill(victim, signal.SIGKILL)
+        _, err = run.communicate(timeout=120)
+    finally:
+        run.kill()
+    assert run.returncode == 1 and f"continue with: hpo resume {STUDY}" in err
+    time.sleep(4)  # the killed trial's heartbeat turns stale (grace period: 3 heartbeats)
+    checked = _hpo("check", STUDY)
+    assert checked.returncode == 1
+    assert any("is RUNNING but its worker's last heartbeat is" in line for line in checked.stdout.splitlines()), checked.stdout
+    study = _resume_and_check()
+    assert any(t.system_attrs.get("failed_trial") is not None for t in study.trials)  # the killed trial was re-run
+
+
+def test_sigkill_of_the_driver_stops_its_workers_and_resume_finishes(tmp_path: Path, tiny_file: Path, hpo_home: Path) -> None:
+    run = _start_grid_run(tmp_path, tiny_file)
+    try:
+        workers = _wait_for(lambda: _running_worker_pids(hpo_home), 120, "a running trial")
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait(timeout=30)
+    finally:
+        run.kill()
+    # Orphaned workers finish the trial they run and stop; they do not run the queue on their own.
+    _wait_for(lambda: not any(_alive(pid) for pid in workers), 60, "the orphaned workers to stop")
+    study = load_study(STUDY, open_storage())
+    assert count_trials(study)["COMPLETE"] < 8
+    _resume_and_check()
+
+
+def test_sigterm_fails_and_requeues_running_trials_and_says_how_to_resume(tmp_path: Path, tiny_file: Path, hpo_home: Path) -> None:
+    run = _start_grid_run(tmp_path, tiny_file)
+    try:
+        _wait_for(lambda: _running_worker_pids(hpo_home), 120, "a running trial")
+        run.send_signal(signal.SIGTERM)
+        _, err = run.communicate(timeout=60)
+    finally:
+        run.kill()
+    assert run.returncode == drivers.EXIT_STOPPED == 143
+    assert err.strip().splitlines() == [
+        f"hpo: study '{STUDY}' stopped by SIGTERM; finished trials are kept and the running ones were failed and re-queued; "
+        f"continue with: hpo resume {STUDY}"
+    ]
+    study = load_study(STUDY, open_storage())
+    counts = count_trials(study)
+    assert counts["RUNNING"] == 0 and counts["FAIL"] >= 1 and counts["COMPLETE"] < 8  # nothing left for a heartbeat to find
+    assert _hpo("check", STUDY).returncode == 0  # an interrupted study is consistent, only unfinished
+    study = _resume_and_check()
+    assert count_trials(study)["FAIL"] == counts["FAIL"]  # the stopped trials were re-run, not counted
+
+
+_CONCURRENT_RUN = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    sys.path.insert(0, {tests!r})
+    from test_drivers import CheapObjective
+    from hpo import drivers
+    while not Path({go!r}).exists():
+        time.sleep(0.01)
+    drivers.run("rf", "{algo}", {data!r}, study_name="both", n_trials=60, jobs=2, progress=False,
+                objective_factory=CheapObjective(0.01))
+    """
+)
+
+
+@pytest.mark.parametrize("algo", ["random", "grid"])
+def test_two_runs_started_at_the_same_moment_do_not_overfill(algo: str, tmp_path: Path, tiny_file: Path) -> None:
+    go = tmp_path / "go"
+    script = _CONCURRENT_RUN.format(tests=str(Path(__file__).parent), go=str(go), algo=algo, data=str(tiny_file))
+    runs = [subprocess.Popen([sys.executable, "-c", script], env=_env(), stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    time.sleep(3)  # both imported and waiting
+    go.touch()
+    for run in runs:
+        _, err = run.communicate(timeout=300)
+        assert run.returncode == 0, err
+    study = load_study("both", open_storage())
+    target = study.user_attrs["target_trials"]
+    assert count_trials(study)["COMPLETE"] == len(study.trials) == target == 60  # not 120, not 61
+    assert drivers.check_study("both") == []
+    if algo == "grid":
+        assert _grid_once(study)
+
+
+def test_check_names_orphan_rows_overfilled_queues_and_a_missing_dataset(tiny_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hpo.cli import main
+
+    study = drivers.run("rf", "random", tiny_file, n_trials=3, jobs=1, study_name="hurt", progress=False, objective_factory=CheapObjective())
+    assert main(["check", "hurt"]) == 0
+    assert "study hurt in sqlite:///" in capsys.readouterr().out
+    storage = open_storage()
+    with storage.engine.begin() as connection:
+        connection.exec_driver_sql("INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) VALUES (999, 'x', 1, '{}')")
+        connection.exec_driver_sql("INSERT INTO trial_user_attributes (trial_id, key, value_json) VALUES (998, 'k', '1')")
+    study.enqueue_trial({})  # one more than the target of 3
+    tiny_file.unlink()
+    assert main(["check", "hurt"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "hurt: 1 rows of table trial_params point to missing trials (orphan rows)",
+        "hurt: 1 rows of table trial_user_attributes point to missing trials (orphan rows)",
+        f"hurt: the prepared dataset of study 'hurt' ({tiny_file}, hash {study.user_attrs['dataset_hash'][:12]}) is missing; "
+        "re-create it with 'hpo data prepare' using the same settings, or give another with --data (and --force)",
+        "hurt: 3 counted and 1 queued or running trials exceed the target of 3 (queue over-filled)",
+    ]

@@ -1,0 +1,81 @@
+"""Reliability, safety: the dashboard stays on loopback, passwords never leak, pickles warn."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy.exc
+from conftest import make_tiny_dataset
+from test_drivers import CheapObjective
+
+from hpo import drivers
+from hpo.cli import build_parser, main
+from hpo.errors import StoreError
+from hpo.objectives import load_model, train_model
+from hpo.store import load_study, open_storage, redact, store_failures
+
+pytestmark = pytest.mark.reliability
+
+SECRET = "s3cr3t-pw"
+PG_URL = f"postgresql://alice:{SECRET}@127.0.0.1:1/studies"  # nothing listens on port 1
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """Calls of optuna_dashboard.run_server (recorded instead of serving)."""
+    calls: list[dict] = []
+    monkeypatch.setattr("optuna_dashboard.run_server", lambda storage, **kwargs: calls.append(kwargs))
+    return calls
+
+
+def test_dashboard_binds_to_loopback_unless_told_otherwise(served: list[dict], capsys: pytest.CaptureFixture[str]) -> None:
+    assert build_parser().parse_args(["dashboard"]).host == "127.0.0.1"
+    assert main(["dashboard", "--port", "8765"]) == 0
+    assert served == [{"host": "127.0.0.1", "port": 8765}]
+    assert "warning" not in capsys.readouterr().err
+
+    assert main(["dashboard", "--host", "0.0.0.0", "--port", "8765"]) == 0
+    assert served[-1]["host"] == "0.0.0.0"
+    assert "reachable from other machines" in capsys.readouterr().err
+
+
+def test_redact_hides_passwords() -> None:
+    shown = redact(PG_URL)
+    assert SECRET not in shown and shown == "postgresql://alice:***@127.0.0.1:1/studies"
+    assert redact("sqlite:////tmp/hpo.db") == "sqlite:////tmp/hpo.db"
+    assert SECRET not in redact(f"not a url {SECRET}")
+
+
+@pytest.mark.parametrize("argv", [["list"], ["show", "s"], ["check", "s"], ["resume", "s"], ["dashboard"]])
+def test_unreachable_store_with_password_is_reported_without_it(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*argv, "--storage", PG_URL]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hpo: error: ") and len(err.strip().splitlines()) == 1
+    assert SECRET not in err and "alice:***@" in err
+
+
+def test_store_failure_mid_study_is_reported_without_the_password() -> None:
+    with pytest.raises(StoreError) as info, store_failures(PG_URL, "s"):
+        raise sqlalchemy.exc.OperationalError("INSERT ...", {}, Exception(f"connection to {PG_URL} lost"))
+    assert SECRET not in str(info.value).replace(PG_URL, "") and "alice:***@" in str(info.value)
+
+
+def test_studies_never_record_the_storage_url(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    study = drivers.run("rf", "random", make_tiny_dataset(), n_trials=2, jobs=2, storage=url, progress=False, objective_factory=CheapObjective())
+    stored = load_study(study.study_name, open_storage(url))
+    storage = open_storage(url)
+    study_id = storage.get_study_id_from_name(study.study_name)
+    recorded = json.dumps([stored.user_attrs, storage.get_study_system_attrs(study_id), [(t.user_attrs, t.system_attrs) for t in stored.trials]])
+    assert "sqlite:" not in recorded and "store.db" not in recorded
+
+
+def test_loading_a_pickled_model_warns_it_must_be_trusted(tmp_path: Path) -> None:
+    params = {"n_estimators": 3, "criterion": "gini", "max_depth": 2, "min_samples_leaf": 5, "min_samples_split": 10,
+              "max_features": 1.0, "bootstrap": True}  # fmt: skip
+    folder = train_model("rf", params, make_tiny_dataset()).save(tmp_path / "model")
+    with pytest.warns(UserWarning, match="unpickles Python objects; only load model files from a trusted source"):
+        model = load_model(folder)
+    assert model.model == "rf"

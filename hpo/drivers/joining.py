@@ -2,10 +2,10 @@
 
 A joining worker reads everything from the store (model, algorithm, space, seed, dataset hash
 and path), opens the prepared dataset by its recorded path (or the one given), and pops trials
-from the study's queue like the driver's own workers. It never adds trials: only the driver
-(``hpo run`` / ``hpo resume``) fills the queue, so the study still ends with exactly its target
-number of trials however many workers join. A worker stops when the queue is empty and no trial
-is running, or after its share of ``n_trials``.
+from the study's queue like the driver's own workers, topping it up under the store's lock only
+while the study is below the target recorded by ``hpo run`` / ``hpo resume``; so the study still
+ends with exactly its target number of trials however many workers join. A worker stops when the
+target is met and no trial is running, or after its share of ``n_trials``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,13 @@
 """The trial queue in the store: how a study ends with exactly its target number of trials.
 
-The driver (one process) *enqueues* WAITING trials up to the target; workers only ever *pop* them,
-atomically, and never create trials. So the number of trials is fixed before any worker starts,
-whatever the number of workers, and a grid point is enqueued only if no trial holds it already.
+Trials are never created by a sampler asking for a new one: they are *enqueued* as WAITING trials
+under the store's lock, by :func:`enqueue_missing`, only while counted plus pending trials are
+fewer than the target, and workers *pop* them atomically. So the number of trials is exact whatever
+the number of workers, and a grid point is enqueued only if no trial holds it already.
+
+The queue is kept short: the driver enqueues one trial per worker and each worker tops it up by
+one when it finds it empty. (Optuna's storage cache re-reads every unfinished trial on each access,
+so a queue holding the whole budget would make each trial cost time proportional to the budget.)
 
 Which trials count toward the target (:func:`budget_trials`): COMPLETE, PRUNED and FAIL trials,
 except failed trials that were re-queued (a worker died or was stopped during the trial: the
@@ -31,11 +36,15 @@ def retried_numbers(trials: Iterable[FrozenTrial]) -> set[int]:
     return {n for t in trials for n in t.system_attrs.get("retry_history", ())}
 
 
-def budget_trials(study: optuna.Study) -> list[FrozenTrial]:
-    """The trials that count toward the study's target (see the module docstring)."""
-    trials = study.get_trials(deepcopy=False)
+def counted(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
+    """Those of ``trials`` that count toward the study's target (see the module docstring)."""
     retried = retried_numbers(trials)
     return [t for t in trials if t.state in _FINISHED and t.number not in retried]
+
+
+def budget_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """The trials that count toward the study's target (see the module docstring)."""
+    return counted(study.get_trials(deepcopy=False))
 
 
 def pending_trials(study: optuna.Study) -> list[FrozenTrial]:
@@ -53,15 +62,20 @@ def trial_params(trial: FrozenTrial) -> dict[str, Any]:
     return {**trial.system_attrs.get("fixed_params", {}), **trial.params}
 
 
-def enqueue_missing(study: optuna.Study, target: int, grid: Sequence[Mapping[str, Any]] | None = None) -> int:
-    """Enqueue WAITING trials so that counted plus pending trials reach ``target``; returns how many.
+def enqueue_missing(
+    study: optuna.Study, target: int, grid: Sequence[Mapping[str, Any]] | None = None, *, limit: int | None = None
+) -> int:
+    """Enqueue WAITING trials towards ``target`` counted plus pending trials; returns how many.
 
-    With a ``grid``, the trials are the first grid points that no counted or pending trial holds
-    (at most ``target`` points in all); without, they are empty trials that the sampler fills.
-    The count and the enqueueing hold the store's lock, so drivers started at once never over-fill.
+    At most ``limit`` trials are added (all that are missing if None). With a ``grid``, the trials
+    are the first grid points that no counted or pending trial holds (at most ``target`` points in
+    all); without, they are empty trials that the sampler fills. The count and the enqueueing hold
+    the store's lock, so drivers and workers topping the queue up at once never over-fill it.
     """
     with store_lock(study._storage, f"queue:{study.study_name}"):  # two drivers at once must not both fill it
-        held = budget_trials(study) + pending_trials(study)
+        # One read: trials finish outside the lock, and two reads could miss one between them.
+        trials = study.get_trials(deepcopy=False)
+        held = counted(trials) + [t for t in trials if t.state in _PENDING]
         missing = max(0, target - len(held))
         if grid is None:
             todo: list[Mapping[str, Any]] = [{}] * missing
@@ -69,6 +83,7 @@ def enqueue_missing(study: optuna.Study, target: int, grid: Sequence[Mapping[str
             names = list(grid[0]) if grid else []
             taken = {point_key(trial_params(t), names) for t in held}
             todo = [p for p in grid if point_key(p, names) not in taken][:missing]
+        todo = todo if limit is None else todo[:limit]
         for point in todo:
             study.enqueue_trial(dict(point))
     return len(todo)

@@ -191,7 +191,7 @@ def _drive(
                                   objective_factory=objective_factory, on_trial_done=bar.refresh)
                 return study
             fail_stale_trials(study)
-            enqueue_missing(study, config.target_trials, config.grid_points())
+            enqueue_missing(study, config.target_trials, config.grid_points(), limit=jobs)  # workers top it up
             seeds = worker_seeds(config.seed, jobs, len(study.get_trials(deepcopy=False)))
             threads = max(1, joblib.cpu_count() // jobs)
             specs = [WorkerSpec(url, name, config.dataset_path, threads, s, objective_factory) for s in seeds]

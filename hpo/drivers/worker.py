@@ -1,8 +1,9 @@
-"""One worker: pop waiting trials of a study from the store and run them until none is left.
+"""One worker: pop waiting trials of a study from the store and run them until the target is met.
 
 Workers are separate processes (or the calling process for one job). Each opens the store and the
 prepared dataset itself (memory-mapped by path; no arrays are pickled), caps its threads, and then
-loops: fail stale trials of dead workers (they are re-queued), pop a waiting trial, run it while a
+loops: fail stale trials of dead workers (they are re-queued), pop a waiting trial (topping the
+short queue up by one when it is empty and the study is below its target), run it while a
 heartbeat thread keeps it alive, tell the result. A worker that finds no waiting trial waits while
 other trials are still running (one of them may turn stale and come back) and stops when every
 trial of the study is finished.
@@ -27,7 +28,7 @@ import sqlalchemy.exc
 from optuna.trial import TrialState
 
 from hpo.drivers.config import StudyConfig, make_pruner
-from hpo.drivers.queue import pending_trials, pop_waiting_trial
+from hpo.drivers.queue import enqueue_missing, pending_trials, pop_waiting_trial
 from hpo.drivers.stopping import GracefulStop, StopRequested
 from hpo.errors import HpoError
 from hpo.store import fail_stale_trials, load_study, open_storage, store_failures
@@ -83,10 +84,13 @@ def _work(spec: WorkerSpec, on_trial_done: Callable[[], None] | None, stop: Grac
         pruner=make_pruner(config.prune),
     )
     objective = _objective(spec, config, space)
+    grid = config.grid_points()
     done = 0
     while not stop.requested and (spec.max_trials is None or done < spec.max_trials):
         fail_stale_trials(study)  # dead workers' trials come back as WAITING copies
         trial_id = pop_waiting_trial(study)
+        if trial_id is None and enqueue_missing(study, config.target_trials, grid, limit=1):
+            trial_id = pop_waiting_trial(study)  # the queue is kept short: top it up by one
         if trial_id is None:
             if not pending_trials(study):
                 return done

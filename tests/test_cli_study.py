@@ -196,3 +196,18 @@ def test_dashboard_serves_the_study_list_on_loopback(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             server.kill()
     assert "dashboard of " + url in server.stdout.read()
+
+
+def test_run_repeats_makes_one_study_per_seed(tmp_path: Path, tiny_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    space = _space_file(tmp_path, [5, 10])
+    argv = ["run", "--model", "rf", "--algo", "tpe", "--space", str(space), "--prepared", str(tiny_file),
+            "--trials", "3", "--jobs", "1", "--seed", "4", "--repeats", "2", "--study", "rep", "--quiet"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "study rep-seed4 " in out and "study rep-seed5 " in out
+    store = open_storage()
+    seeds = {name: load_study(name, store).user_attrs["seed"] for name in ("rep-seed4", "rep-seed5")}
+    assert seeds == {"rep-seed4": 4, "rep-seed5": 5}
+    assert all(count_trials(load_study(name, store)).get("COMPLETE") == 3 for name in seeds)
+    assert main(argv[:-3] + ["--repeats", "0", "--quiet"]) == 2
+    assert "repeats must be a positive integer" in capsys.readouterr().err

@@ -188,6 +188,6 @@ def test_check_names_orphan_rows_overfilled_queues_and_a_missing_dataset(tiny_fi
         "hurt: 1 rows of table trial_params point to missing trials (orphan rows)",
         "hurt: 1 rows of table trial_user_attributes point to missing trials (orphan rows)",
         f"hurt: the prepared dataset of study 'hurt' ({tiny_file}, hash {study.user_attrs['dataset_hash'][:12]}) is missing; "
-        "re-create it with 'hpo data prepare' using the same settings, or give another with --data (and --force)",
+        "re-create it with 'hpo data prepare' using the same settings, or give another with --prepared (and --force)",
         "hurt: 3 counted and 1 queued or running trials exceed the target of 3 (queue over-filled)",
     ]

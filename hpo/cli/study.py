@@ -42,6 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--prune", choices=drivers.PRUNERS, default="none", help="stop unpromising trials early (default: none)")
     run.add_argument("--grid-levels", type=int, default=None, metavar="N",
                      help="grid points per numeric range without explicit values (grid only; default: the space's)")
+    run.add_argument("--repeats", type=int, default=None, metavar="K",
+                     help="run K studies that differ only in their seed (--seed, +1, ...), named <study>-seed<k>, for 'hpo compare'")
     _add_quiet(run)
     add_data_options(run)
     run.set_defaults(handler=_run)
@@ -97,15 +99,14 @@ def _run(args: argparse.Namespace) -> int:
     if args.set:
         space = space.with_overrides(parse_assignments(args.set))
     data = prepared_from_args(args)
-    return _finish(
-        lambda: drivers.run(
-            args.model, args.algo, data, space=space, n_trials=args.trials, jobs=args.jobs, backend=args.backend,
-            scheduler=args.scheduler, storage=args.storage,
-            study_name=args.study, seed=args.seed, metric=args.metric, prune=args.prune, grid_levels=args.grid_levels,
-            progress=not args.quiet,
-        ),
-        args.storage,
+    options = dict(
+        space=space, n_trials=args.trials, jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
+        storage=args.storage, study_name=args.study, seed=args.seed, metric=args.metric, prune=args.prune,
+        grid_levels=args.grid_levels, progress=not args.quiet,
     )  # fmt: skip
+    if args.repeats is not None:
+        return _finish(lambda: drivers.run_repeats(args.model, args.algo, data, repeats=args.repeats, **options), args.storage)
+    return _finish(lambda: drivers.run(args.model, args.algo, data, **options), args.storage)
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -119,18 +120,20 @@ def _resume(args: argparse.Namespace) -> int:
     )  # fmt: skip
 
 
-def _finish(start: Callable[[], optuna.Study], storage: str | None) -> int:
+def _finish(start: Callable[[], optuna.Study | list[optuna.Study]], storage: str | None) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the progress bar replaces per-trial lines
     try:
-        study = start()
+        studies = start()
     except drivers.WorkerDied as err:
         print(f"hpo: {err}", file=sys.stderr)
         return 1
     except drivers.StudyStopped as err:
         print(f"hpo: {err}", file=sys.stderr)
         return drivers.EXIT_STOPPED
-    print(drivers.summary_line(study, storage))
-    return 0 if study.best_trials else 1
+    studies = studies if isinstance(studies, list) else [studies]
+    for study in studies:
+        print(drivers.summary_line(study, storage))
+    return 0 if all(study.best_trials for study in studies) else 1
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ from hpo.drivers.config import IDENTITY, PRUNERS, StudyConfig, default_study_nam
 from hpo.drivers.joining import join
 from hpo.drivers.queue import budget_trials, enqueue_missing, pop_waiting_trial
 from hpo.drivers.stopping import EXIT_STOPPED, StudyStopped
-from hpo.drivers.study import DEFAULT_JOBS, DEFAULT_TRIALS, WorkerDied, resume, run
+from hpo.drivers.study import DEFAULT_JOBS, DEFAULT_TRIALS, WorkerDied, resume, run, run_repeats
 from hpo.drivers.summary import StudyReport, report_of, study_report, summary_line
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "report_of",
     "resume",
     "run",
+    "run_repeats",
     "study_report",
     "summary_line",
 ]

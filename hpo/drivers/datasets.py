@@ -37,7 +37,7 @@ def recorded_dataset(name: str, config: StudyConfig, data: Any, force: bool) -> 
         else:
             raise DataError(
                 f"the prepared dataset of study {name!r} ({config.dataset_path}, hash {config.dataset_hash[:12]}) is missing; "
-                "re-create it with 'hpo data prepare' using the same settings, or give another with --data (and --force)"
+                "re-create it with 'hpo data prepare' using the same settings, or give another with --prepared (and --force)"
             )
     else:
         dataset = dataset_on_disk(data)

@@ -103,6 +103,32 @@ def run(
                   objective_factory=objective_factory)
 
 
+def run_repeats(
+    model: str,
+    algo: str,
+    data: PreparedDataset | str | os.PathLike[str],
+    *,
+    repeats: int,
+    seed: int = 0,
+    study_name: str | None = None,
+    **options: Any,
+) -> list[optuna.Study]:
+    """Run ``repeats`` studies that differ only in their seed (``seed``, ``seed + 1``, ...).
+
+    The studies are named ``<name>-seed<k>`` (``<name>`` as in :func:`run`), which
+    :func:`hpo.reports.compare` draws as one median line with an inter-quartile band. ``options``
+    are those of :func:`run`.
+    """
+    _check_positive("repeats", repeats)
+    _check_positive("seed", seed, allow_zero=True)
+    dataset = dataset_on_disk(data)
+    base = check_study_name(study_name or default_study_name(model, algo, dataset.hash))
+    return [
+        run(model, algo, dataset, seed=s, study_name=f"{base}-seed{s}", **options)
+        for s in range(seed, seed + repeats)
+    ]
+
+
 def resume(
     study_name: str,
     *,
@@ -297,4 +323,4 @@ def _resolve_space(space: SearchSpace | str | os.PathLike[str], model: str) -> S
     return space.check_complete()
 
 
-__all__ = ["DEFAULT_JOBS", "DEFAULT_TRIALS", "StudyStopped", "WorkerDied", "resume", "run"]
+__all__ = ["DEFAULT_JOBS", "DEFAULT_TRIALS", "StudyStopped", "WorkerDied", "resume", "run", "run_repeats"]

@@ -17,7 +17,8 @@ ATLAS = ["--dataset", "atlas-opendata-4l", "--data-root", str(SHARED_DATA)]
 # Small, fast configurations: the point is that nothing raises on signed weights.
 CHEAP = {
     "rf": ["--set", "n_estimators=20", "--set", "max_depth=4"],
-    "ann": ["--set", "epochs=2", "--set", "batch_size=1024", "--set", "n_layers=1"],
+    "ann": ["--set", "epochs=2", "--set", "batch_size=1024", "--set", "n_layers=1", "--set", "optimizer=Adam",
+            "--set", "learning_rate=0.01"],
 }
 
 

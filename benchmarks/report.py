@@ -11,16 +11,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from benchmarks.settings import Settings
-
-#: Packages whose versions every result records.
-PACKAGES = ("hpo", "optuna", "scikit-learn", "scikit-optimize", "numpy", "keras", "tensorflow-cpu")
+from hpo.drivers.config import package_versions
 
 
 @dataclass
@@ -73,15 +70,6 @@ def machine() -> dict[str, Any]:
     }
 
 
-def versions() -> dict[str, str]:
-    out = {}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
-
 
 def write_result(
     name: str, title: str, tables: list[Table], settings: Settings, out: Path, *, argv: Sequence[str], elapsed_s: float, host: dict[str, Any]
@@ -97,7 +85,7 @@ def write_result(
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "elapsed_s": round(elapsed_s, 1),
         "machine": host,
-        "versions": versions(),
+        "versions": package_versions(),
         "settings": {k: v for k, v in vars(settings).items() if k != "notes"},
         "notes": list(settings.notes),
     }

@@ -40,6 +40,12 @@ def _choices(allowed: Sequence[str]):
     return parse
 
 
+def _label(text: str) -> str:
+    if not text or not all(c.isalnum() or c in "-_" for c in text):
+        raise argparse.ArgumentTypeError(f"a label is letters, digits, '-' and '_', got {text!r}")
+    return text
+
+
 def _positive(text: str) -> int:
     value = _ints(text)
     if len(value) != 1:
@@ -62,6 +68,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--models", type=_choices(MODELS), help="comma-separated: rf,ann")
     p.add_argument("--algos", type=_choices(ALGOS), help=f"comma-separated: {', '.join(ALGOS)}")
     p.add_argument("--ann-epochs", type=_positive, help="epoch cap of the ANN")
+    p.add_argument("--rf-max-trees", type=_positive, help="n_estimators cap of the general RF space (default 300)")
+    p.add_argument("--label", type=_label, help="suffix of the result files, for one benchmark split over several runs")
     return p
 
 
@@ -72,7 +80,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         raise SystemExit("--overhead-trials: give two sizes, e.g. 200,1000")
     return base.with_overrides(
         seeds=args.seeds, events=args.events, budgets=args.budgets, jobs=args.jobs, datasets=args.datasets,
-        models=args.models, algos=args.algos, ann_epochs=args.ann_epochs, overhead_trials=overhead,
+        models=args.models, algos=args.algos, ann_epochs=args.ann_epochs, rf_max_trees=args.rf_max_trees,
+        label=args.label, overhead_trials=overhead,
         target_trials=args.trials, raw_trials=args.trials, scaling_trials=args.trials,
         real_overhead_trials=args.trials,
     )  # fmt: skip

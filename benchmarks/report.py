@@ -74,9 +74,9 @@ def machine() -> dict[str, Any]:
 def write_result(
     name: str, title: str, tables: list[Table], settings: Settings, out: Path, *, argv: Sequence[str], elapsed_s: float, host: dict[str, Any]
 ) -> tuple[Path, Path]:
-    """Write ``<out>/<name>[.quick].json`` and ``.md`` (``argv``: the command's arguments); returns both paths."""
+    """Write ``<out>/<name>[.<label>][.quick].json`` and ``.md`` (``argv``: the command's arguments); returns both paths."""
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"{name}.quick" if settings.quick else name
+    stem = ".".join(part for part in (name, settings.label, "quick" if settings.quick else None) if part)
     header = {
         "benchmark": name,
         "title": title,
@@ -86,14 +86,14 @@ def write_result(
         "elapsed_s": round(elapsed_s, 1),
         "machine": host,
         "versions": package_versions(),
-        "settings": {k: v for k, v in vars(settings).items() if k != "notes"},
+        "settings": vars(settings),
         "notes": list(settings.notes),
     }
     document = {**header, "tables": [{"title": t.title, "notes": t.notes, "rows": t.frame.to_dict(orient="records")} for t in tables]}
     json_path, md_path = out / f"{stem}.json", out / f"{stem}.md"
     _write_atomic(json_path, json.dumps(document, indent=2, default=_json_default))
     md = [
-        f"## {title} ({settings.mode})\n",
+        f"## {title} ({', '.join(filter(None, (settings.mode, settings.label)))})\n",
         f"- command: `{header['command']}`",
         f"- date: {header['date']}, {header['elapsed_s']} s",
         f"- machine: {host['usable_cores']} cores ({host['cpu_model']}), {host['memory_gib']} GiB, "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 #: Dataset presets of :func:`hpo.data.prepare` the benchmarks know, with a short label.
@@ -43,7 +43,7 @@ class Settings:
     ann_epochs: int = 20
     cv_folds: int = 3
     target_margin: float = 0.002
-    notes: tuple[str, ...] = field(default=())
+    label: str | None = None  # result files are <name>[.<label>][.quick].json
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with the non-None ``changes`` applied."""
@@ -53,18 +53,26 @@ class Settings:
     def mode(self) -> str:
         return "quick" if self.quick else "full"
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What these sizes leave out of the exercise, written into every result file."""
+        if self.quick:
+            return (
+                f"QUICK MODE: {self.events:,} events per dataset, {self.seeds} seed(s), budgets "
+                f"{'/'.join(map(str, self.budgets))}, RF grid reduced (tree counts and minimum leaf/split sizes divided "
+                f"by {self.rf_trees_scale}, criterion and bootstrap pinned), ANN <= {self.ann_epochs} epochs - a smoke "
+                "test of the harness, not a measurement",
+            )
+        events = "all events" if self.events is None else f"{self.events:,} events drawn at random (split codes kept)"
+        return (
+            f"each dataset: {events}; the exercise-sized synthetic sample (115k events) makes one 300-tree forest "
+            "take over a minute on 2 cores, so the 576 fits of the 3-fold 192-point grid alone would take hours",
+            f"the general RF space has n_estimators capped at {self.rf_max_trees}; the ANN stops after at most "
+            f"{self.ann_epochs} epochs",
+        )
 
-FULL = Settings(
-    quick=False,
-    datasets=tuple(DATASETS),
-    events=8000,
-    notes=(
-        "each dataset is subsampled at random to `events` events (default 8,000; split codes kept): the exercise-sized "
-        "synthetic sample (115k events) makes one 300-tree forest take over a minute on 2 cores, "
-        "so the 576 fits of the 3-fold 192-point grid alone would take hours",
-        "the general RF space has n_estimators capped at 300; the ANN stops after at most 20 epochs",
-    ),
-)
+
+FULL = Settings(quick=False, datasets=tuple(DATASETS), events=8000)
 
 QUICK = Settings(
     quick=True,
@@ -81,9 +89,4 @@ QUICK = Settings(
     rf_trees_scale=10,
     rf_max_trees=40,
     ann_epochs=2,
-    notes=(
-        "QUICK MODE: 1,500 synthetic events, RF only (add the ANN with --models rf,ann), 1 seed, budgets "
-        "5/10, reduced RF grid (tree counts and minimum leaf/split sizes divided by 10, criterion and "
-        "bootstrap pinned) - a smoke test of the harness, not a measurement",
-    ),
 )

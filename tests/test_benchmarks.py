@@ -52,6 +52,22 @@ def test_quick_run_writes_every_table(results: Path, name: str) -> None:
         assert table["rows"], f"{name}: table {table['title']!r} is empty"
     markdown = (results / f"{name}.quick.md").read_text()
     assert all(f"### {t['title']}" in markdown for t in document["tables"])
+    assert "500 events per dataset" in markdown  # the notes state the sizes actually run
+
+
+def test_label_names_the_result_files(tmp_path: Path) -> None:
+    from benchmarks.report import write_result
+    from benchmarks.settings import FULL
+
+    settings = FULL.with_overrides(label="rf", events=3000)
+    json_path, md_path = write_result("limit-gap", "t", [], settings, tmp_path, argv=["--label", "rf"], elapsed_s=1.0, host=_HOST)
+    assert (json_path.name, md_path.name) == ("limit-gap.rf.json", "limit-gap.rf.md")
+    assert "3,000 events drawn at random" in md_path.read_text()
+    with pytest.raises(SystemExit):
+        parser().parse_args(["--label", "a/b"])
+
+
+_HOST = {"usable_cores": 2, "cpu_model": "x", "memory_gib": 1.0, "load_average_1m_at_start": 0.0}
 
 
 def test_time_to_target_compares_on_the_validation_split(results: Path) -> None:
@@ -98,3 +114,19 @@ def test_bad_options_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["no-such-benchmark"])
     assert "unknown benchmark no-such-benchmark" in capsys.readouterr().err
+
+
+def test_compose_keeps_the_summary_and_replaces_the_figures(tmp_path: Path) -> None:
+    from benchmarks.compose import compose
+
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "scaling.md").write_text("## Scaling (full)\n\n### Parallel scaling\n\n| a |\n")
+    (results / "equal-budget.rf.md").write_text("## Equal budget (full, rf)\n")
+    (results / "equal-budget.quick.md").write_text("## quick, left out\n")
+    document = tmp_path / "RESULTS.md"
+    document.write_text("# Results\n\nsummary by hand\n\n## Figures\n\nold figures\n")
+    text = compose(document, results)
+    assert text.startswith("# Results\n\nsummary by hand\n\n## Figures\n")
+    assert "old figures" not in text and "quick, left out" not in text
+    assert text.index("### Equal budget (full, rf)") < text.index("### Scaling (full)") < text.index("#### Parallel scaling")

@@ -1,0 +1,41 @@
+"""``python -m benchmarks.compose``: rebuild the figures of ``benchmarks/RESULTS.md`` from the result files.
+
+Everything above the ``## Figures`` heading is written by hand (what was run, the summary) and
+kept; everything below it is replaced by the full-mode ``results/<name>[.<label>].md`` files,
+verbatim but for their headings, which move down one level, in the order of :data:`BENCHMARKS`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from benchmarks import BENCHMARKS
+
+HERE = Path(__file__).resolve().parent
+FIGURES = "## Figures"
+
+
+def result_files(results: Path) -> list[Path]:
+    """The full-mode Markdown results in ``results``, benchmark by benchmark, labels sorted."""
+    files = []
+    for name in BENCHMARKS:
+        found = [p for p in results.glob(f"{name}*.md") if p.stem == name or p.stem.startswith(f"{name}.")]
+        files += sorted(p for p in found if not p.stem.endswith(".quick"))
+    return files
+
+
+def compose(document: Path = HERE / "RESULTS.md", results: Path = HERE / "results") -> str:
+    """Rewrite ``document`` below its figures heading from the files of ``results``; returns the new text."""
+    text = document.read_text(encoding="utf-8")
+    head, found, _ = text.partition(f"\n{FIGURES}\n")
+    if not found:
+        raise SystemExit(f"{document}: no '{FIGURES}' heading to write below; add it after the summary")
+    parts = [re.sub(r"^(#+) ", r"#\1 ", p.read_text(encoding="utf-8").strip(), flags=re.MULTILINE) for p in result_files(results)]
+    new = f"{head}\n{FIGURES}\n\n" + "\n\n".join(parts) + "\n"
+    document.write_text(new, encoding="utf-8")
+    return new
+
+
+if __name__ == "__main__":
+    compose()

@@ -17,11 +17,11 @@ FIGURES = "## Figures"
 
 
 def result_files(results: Path) -> list[Path]:
-    """The full-mode Markdown results in ``results``, benchmark by benchmark, labels sorted."""
+    """The full-mode Markdown results in ``results``, benchmark by benchmark: unlabelled first, then by label."""
     files = []
     for name in BENCHMARKS:
         found = [p for p in results.glob(f"{name}*.md") if p.stem == name or p.stem.startswith(f"{name}.")]
-        files += sorted(p for p in found if not p.stem.endswith(".quick"))
+        files += sorted((p for p in found if not p.stem.endswith(".quick")), key=lambda p: (p.stem != name, p.stem))
     return files
 
 

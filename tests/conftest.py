@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from hpo.data.prepared import SPLITS, PreparedDataset
 
@@ -24,6 +25,21 @@ def hpo_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "studies"
     monkeypatch.setenv("HPO_HOME", str(home))
     return home
+
+
+def write_rf_grid_space(path: Path, *, params: dict | None = None, fixed: dict | None = None) -> Path:
+    """A small RF space file whose grid has 8 points (criterion x max_depth 2/4 x bootstrap), plus ``params`` and ``fixed``."""
+    path.write_text(yaml.safe_dump({
+        "model": "rf",
+        "params": {
+            "criterion": {"type": "categorical", "choices": ["gini", "entropy"]},
+            "max_depth": {"type": "int", "low": 2, "high": 4, "values": [2, 4]},
+            "bootstrap": {"type": "bool"},
+            **(params or {}),
+        },
+        "fixed": {"min_samples_leaf": 5, "min_samples_split": 10, "max_features": 1.0, **(fixed or {})},
+    }))  # fmt: skip
+    return path
 
 
 def make_tiny_dataset(n: int = 600, n_features: int = 5, seed: int = 0, separation: float = 1.0) -> PreparedDataset:

@@ -17,6 +17,8 @@ TINY = [
     "--trials", "3", "--overhead-trials", "4,6", "--algos", "grid,random,tpe",
 ]  # fmt: skip
 
+_HOST = {"usable_cores": 2, "cpu_model": "x", "memory_gib": 1.0, "load_average_1m_at_start": 0.0}
+
 EXPECTED_TABLES = {
     "time-to-target": 2,
     "equal-budget": 2,
@@ -66,8 +68,6 @@ def test_label_names_the_result_files(tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         parser().parse_args(["--label", "a/b"])
 
-
-_HOST = {"usable_cores": 2, "cpu_model": "x", "memory_gib": 1.0, "load_average_1m_at_start": 0.0}
 
 
 def test_time_to_target_compares_on_the_validation_split(results: Path) -> None:

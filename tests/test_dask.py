@@ -11,8 +11,7 @@ from pathlib import Path
 import joblib
 import optuna
 import pytest
-import yaml
-from conftest import make_tiny_dataset
+from conftest import make_tiny_dataset, write_rf_grid_space
 from distributed import Client, LocalCluster
 from optuna.trial import TrialState
 
@@ -40,17 +39,7 @@ def worker_pids(cluster: LocalCluster) -> set[int]:
 
 @pytest.fixture
 def space(tmp_path: Path) -> Path:
-    path = tmp_path / "rf-dask.yaml"
-    path.write_text(yaml.safe_dump({
-        "model": "rf",
-        "params": {
-            "criterion": {"type": "categorical", "choices": ["gini", "entropy"]},
-            "max_depth": {"type": "int", "low": 2, "high": 4, "values": [2, 4]},
-            "bootstrap": {"type": "bool"},
-        },
-        "fixed": {"n_estimators": 10, "min_samples_leaf": 5, "min_samples_split": 10, "max_features": 1.0},
-    }))  # fmt: skip
-    return path
+    return write_rf_grid_space(tmp_path / "rf-dask.yaml", fixed={"n_estimators": 10})
 
 
 @pytest.fixture

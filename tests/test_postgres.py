@@ -14,8 +14,7 @@ from pathlib import Path
 
 import optuna
 import pytest
-import yaml
-from conftest import make_tiny_dataset
+from conftest import make_tiny_dataset, write_rf_grid_space
 from optuna.trial import TrialState
 from servers import PG_PASSWORD, PostgresServer, free_port, postgres_server
 
@@ -45,19 +44,9 @@ def tiny_file(hpo_home: Path) -> Path:
 
 def _space(folder: Path, n_estimators: tuple[int, int]) -> Path:
     """A small RF space: an 8-point grid (criterion x depth x bootstrap), forests of the given sizes."""
-    path = folder / "rf-pg.yaml"
     low, high = n_estimators
-    path.write_text(yaml.safe_dump({
-        "model": "rf",
-        "params": {
-            "criterion": {"type": "categorical", "choices": ["gini", "entropy"]},
-            "max_depth": {"type": "int", "low": 2, "high": 4, "values": [2, 4]},
-            "bootstrap": {"type": "bool"},
-            "n_estimators": {"type": "int", "low": low, "high": high, "values": [high]},
-        },
-        "fixed": {"min_samples_leaf": 5, "min_samples_split": 10, "max_features": 1.0},
-    }))  # fmt: skip
-    return path
+    n_trees = {"type": "int", "low": low, "high": high, "values": [high]}
+    return write_rf_grid_space(folder / "rf-pg.yaml", params={"n_estimators": n_trees})
 
 
 def _secret_free(*texts: str) -> None:

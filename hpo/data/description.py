@@ -83,6 +83,10 @@ class DatasetDescription(_Strict):
 
     name: str
     title: str = ""
+    experiment: str = ""  # tag drawn on plots ("CMS", "ATLAS"); empty: none
+    status: str | None = None  # label beside the tag ("Open Data", "Simulation"); None: "Simulation" for synthetic samples
+    luminosity: float | None = Field(default=None, gt=0)  # integrated luminosity in fb^-1, stated in reports
+    energy: float | None = Field(default=None, gt=0)  # centre-of-mass energy in TeV, stated in reports
     format: Literal["root", "csv"] = "root"
     tree: str | None = None
     channel: str = ""

@@ -19,9 +19,17 @@ column                    type       meaning
 ``run``, ``event``        int64      event identifiers from the input (-1 where unknown)
 ========================  =========  ===========================================================
 
-The schema metadata key ``hpo`` holds a JSON document: ``hash``, ``features`` (model inputs, in
-order), ``observables`` (other stored columns), ``scaler`` (``mean`` and ``scale`` per feature,
-fitted on the training split), ``processes``, ``description`` and ``settings``.
+The schema metadata key ``hpo`` holds a JSON document: ``format``, ``hash``, ``features`` (model
+inputs, in order), ``observables`` (other stored columns), ``scaler`` (``mean`` and ``scale`` per
+feature, fitted on the training split), ``processes``, ``description``, ``settings`` and
+``checksum``.
+
+The ``hash`` names the inputs and settings; the ``checksum`` (XXH3-128) covers what was written: every
+column's name, type and values, and the rest of the metadata. :meth:`PreparedDataset.open` verifies
+opens only the header; :meth:`PreparedDataset.verify` checks the content before it is first used (the
+``table`` property calls it), once per process and file (a file changed on disk is checked again), so
+damaged bytes are refused instead of silently trained on. Hashing the 115k-event sample costs about two
+milliseconds.
 """
 
 from __future__ import annotations
@@ -37,12 +45,38 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.ipc
+import xxhash
 
 from hpo.errors import DataError
 
 SPLITS = ("train", "val", "test")
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the metadata carries a checksum of the content
 _META_KEY = b"hpo"
+_CHECKSUM_KEY = "checksum"
+_CHECKSUM_ALGORITHM = "xxh3_128"
+
+# Files whose checksum this process has verified, by (path, device, inode, size, mtime).
+_verified: set[tuple[str, int, int, int, int]] = set()
+
+
+def content_checksum(table: pa.Table, meta: dict[str, Any]) -> str:
+    """Checksum of a prepared table: each column's name, type and values, and ``meta`` (less the checksum)."""
+    digest = xxhash.xxh3_128()
+    document = {k: v for k, v in meta.items() if k != _CHECKSUM_KEY}
+    digest.update(json.dumps(document, sort_keys=True).encode())
+    for name, column in zip(table.column_names, table.columns):
+        digest.update(f"\0{name}\0{column.type}\0{len(column)}\0".encode())
+        for chunk in column.chunks:
+            values = np.ascontiguousarray(chunk.to_numpy(zero_copy_only=False))
+            digest.update(values.view(np.uint8).reshape(-1) if values.dtype != object else repr(values.tolist()).encode())
+    return f"{_CHECKSUM_ALGORITHM}:{digest.hexdigest()}"
+
+
+def _damaged(path: Path, why: str) -> DataError:
+    return DataError(
+        f"prepared dataset {path} is damaged ({why}); rebuild it with 'hpo data prepare --force' and the "
+        "settings it was made with, or delete it"
+    )
 
 
 @dataclass(frozen=True)
@@ -66,18 +100,47 @@ class PreparedDataset:
     """
 
     def __init__(self, table: pa.Table, meta: dict[str, Any], path: Path | None = None) -> None:
-        self.table = table
+        self._table = table
         self.meta = meta
         self.path = path
+        self._file_key: tuple[str, int, int, int, int] | None = None  # set by open(): the file to verify
+
+    @property
+    def table(self) -> pa.Table:
+        """The Arrow table; a file's checksum is verified before its content is first handed out."""
+        self.verify()
+        return self._table
+
+    def verify(self) -> None:
+        """Check an opened file's content against its checksum (once per process and file).
+
+        Raises :class:`~hpo.errors.DataError` naming the file and how to rebuild it when the content
+        was damaged. In-memory datasets and files already verified by this process pass at once.
+        """
+        key = self._file_key
+        if key is None or key in _verified:
+            return
+        try:
+            actual = content_checksum(self._table, self.meta)
+        except (pa.ArrowException, ValueError, TypeError) as err:
+            raise _damaged(Path(key[0]), f"its columns cannot be read: {err}") from None
+        if actual != self.meta.get(_CHECKSUM_KEY):
+            raise _damaged(Path(key[0]), "its content does not match the checksum it was written with")
+        _verified.add(key)
 
     # -- file I/O ---------------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> PreparedDataset:
-        """Open a prepared-dataset file, memory-mapped (nothing is copied until used)."""
+        """Open a prepared-dataset file, memory-mapped (nothing is copied until used).
+
+        The header and metadata are checked now; the content is checked against its checksum by
+        :meth:`verify`, which runs before the data is first used.
+        """
         path = Path(path)
         if not path.is_file():
             raise DataError(f"prepared dataset {path} does not exist; create it with 'hpo data prepare'")
         try:
+            stat = path.stat()
             with pa.memory_map(str(path), "r") as source:
                 table = pa.ipc.open_file(source).read_all()
         except (pa.ArrowInvalid, OSError) as err:
@@ -85,10 +148,17 @@ class PreparedDataset:
         raw = (table.schema.metadata or {}).get(_META_KEY)
         if raw is None:
             raise DataError(f"{path} has no hpo metadata; delete it and run 'hpo data prepare' again")
-        meta = json.loads(raw)
+        try:
+            meta = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise _damaged(path, "its metadata is not valid JSON") from None
+        if not isinstance(meta, dict):
+            raise _damaged(path, "its metadata is not a JSON object")
         if meta.get("format") != FORMAT_VERSION:
             raise DataError(f"{path} was written by another hpo version; delete it and run 'hpo data prepare' again")
-        return cls(table, meta, path)
+        dataset = cls(table, meta, path)
+        dataset._file_key = (str(path.resolve()), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        return dataset
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, meta: dict[str, Any]) -> PreparedDataset:
@@ -100,6 +170,7 @@ class PreparedDataset:
         """Write the dataset atomically (a temporary file renamed into place) and return its path."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.meta = {**self.meta, _CHECKSUM_KEY: content_checksum(self.table, self.meta)}
         table = self.table.replace_schema_metadata({_META_KEY: json.dumps(self.meta).encode()})
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:

@@ -130,6 +130,7 @@ def _objective(spec: WorkerSpec, config: StudyConfig, space: Any) -> Callable[[o
     if factory is None:
         from hpo.objectives import build_objective as factory
     data = open_prepared(spec.data_path)
+    data.verify()  # a damaged file stops the worker before it takes a trial
     return factory(config.model, data, space, metric=config.metric, prune=config.prune != "none", threads=spec.threads, seed=config.seed)
 
 

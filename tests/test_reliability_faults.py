@@ -191,3 +191,29 @@ def test_check_names_orphan_rows_overfilled_queues_and_a_missing_dataset(tiny_fi
         "re-create it with 'hpo data prepare' using the same settings, or give another with --prepared (and --force)",
         "hurt: 3 counted and 1 queued or running trials exceed the target of 3 (queue over-filled)",
     ]
+
+
+def test_resume_fails_and_requeues_a_running_trial_that_never_had_a_heartbeat(
+    tmp_path: Path, tiny_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HPO_HEARTBEAT_INTERVAL", "1")
+    space = _space_file(tmp_path, [5, 10])
+    drivers.run("rf", "random", tiny_file, space=space, n_trials=3, jobs=1, study_name="unbeaten", progress=False,
+                objective_factory=CheapObjective())  # fmt: skip
+    study = load_study("unbeaten", open_storage())
+    taken = study.ask()  # a worker took trial 3 and died before its first heartbeat
+    assert not any("heartbeat" in line for line in drivers.check_study("unbeaten"))  # just taken: not stale yet
+    time.sleep(3.5)  # older than the grace period (3 heartbeats)
+    checked = _hpo("check", "unbeaten")
+    assert checked.returncode == 1
+    assert f"unbeaten: trial {taken.number} is RUNNING but no worker recorded a heartbeat for it in" in checked.stdout, checked.stdout
+    resumed = subprocess.run([*HPO, "resume", "unbeaten", "--trials", "4", "--jobs", "1", "--quiet"], env=_env(),
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert "4/4 trials" in resumed.stdout
+    study = load_study("unbeaten", open_storage())
+    assert study.trials[taken.number].state == optuna.trial.TrialState.FAIL
+    retried = [t for t in study.trials if t.system_attrs.get("failed_trial") == taken.number]
+    assert len(retried) == 1 and retried[0].state == optuna.trial.TrialState.COMPLETE
+    assert count_trials(study)["RUNNING"] == 0
+    assert _hpo("check", "unbeaten").returncode == 0

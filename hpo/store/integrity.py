@@ -5,7 +5,8 @@ can leave a trial RUNNING forever. :func:`integrity_problems` lists, one line ea
 
 - rows of the trial and study tables that point to a trial or study that does not exist (store-wide);
 - trial numbers used twice in the study;
-- RUNNING trials without a live heartbeat (older than the grace period, or none at all);
+- RUNNING trials without a live heartbeat (older than the grace period, or none at all although the
+  trial started longer than the grace period ago: its worker died before its first beat);
 - COMPLETE trials without an objective value.
 """
 
@@ -72,16 +73,48 @@ def _stale_running(connection: sa.engine.Connection, study_id: int, interval: in
         sa.select(trials.c.number, beats.c.heartbeat)
         .select_from(trials.outerjoin(beats, beats.c.trial_id == trials.c.trial_id))
         .where(trials.c.study_id == study_id, trials.c.state == TrialState.RUNNING.name)
+        .where(beats.c.heartbeat.is_not(None))
     ).all()
     problems = []
     for number, beat in rows:
-        if beat is None:
-            problems.append(f"trial {number} is RUNNING but no worker ever recorded a heartbeat for it; 'hpo resume' re-runs it")
-            continue
         age = (_naive(now) - _naive(beat)).total_seconds()
         if age > grace_s:
             problems.append(f"trial {number} is RUNNING but its worker's last heartbeat is {age:.0f} s old (stale); 'hpo resume' re-runs it")
+    problems += [
+        f"trial {number} is RUNNING but no worker recorded a heartbeat for it in {age:.0f} s; 'hpo resume' re-runs it"
+        for _, number, age in unbeaten_trials(connection, study_id, grace_s)
+    ]
     return problems
+
+
+def unbeaten_trials(connection: sa.engine.Connection, study_id: int, grace_s: float) -> list[tuple[int, int, float]]:
+    """``(trial_id, number, seconds since start)`` of RUNNING trials that never had a heartbeat and
+    started more than ``grace_s`` ago: their worker died between taking them and its first beat.
+
+    Optuna's own stale-trial search only looks at trials with a heartbeat, so these would stay RUNNING.
+    ``datetime_start`` is written by Optuna in local time, hence the comparison with local ``now``.
+    """
+    trials, beats = models.TrialModel.__table__, models.TrialHeartbeatModel.__table__
+    rows = connection.execute(
+        sa.select(trials.c.trial_id, trials.c.number, trials.c.datetime_start)
+        .select_from(trials.outerjoin(beats, beats.c.trial_id == trials.c.trial_id))
+        .where(trials.c.study_id == study_id, trials.c.state == TrialState.RUNNING.name, beats.c.heartbeat.is_(None))
+        .order_by(trials.c.number)
+    ).all()
+    now = dt.datetime.now()
+    out = []
+    for trial_id, number, started in rows:
+        age = float("inf") if started is None else (now - _naive_local(started)).total_seconds()
+        if age > grace_s:
+            out.append((trial_id, number, age))
+    return out
+
+
+def _naive_local(value: dt.datetime | str) -> dt.datetime:
+    """An Optuna start time (naive local time; SQLite may hand back text) as a naive local datetime."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.astimezone().replace(tzinfo=None) if value.tzinfo else value
 
 
 def _naive(value: dt.datetime | str) -> dt.datetime:

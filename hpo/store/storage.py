@@ -31,6 +31,7 @@ from sqlalchemy.engine import URL, make_url
 
 from hpo import paths
 from hpo.errors import StoreError
+from hpo.store.integrity import unbeaten_trials
 from hpo.store.locks import sqlite_lock
 
 #: Seconds a writer waits for the SQLite lock before giving up.
@@ -145,10 +146,34 @@ def _schema_lock(url: URL) -> Iterator[None]:
 
 
 def fail_stale_trials(study: optuna.Study) -> None:
-    """Fail the running trials of ``study`` whose heartbeat stopped, re-queueing them (see module doc)."""
+    """Fail the running trials of ``study`` whose worker is gone, re-queueing them (see module doc).
+
+    Stale are the trials whose heartbeat stopped (Optuna's own search) and those that never had a
+    heartbeat although they started more than the grace period ago (a worker killed between taking
+    the trial and its first beat), which Optuna's search skips.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
+    storage = study._storage  # Optuna wraps the RDB storage in a cache; write through the wrapper
+    backend = getattr(storage, "_backend", storage)
+    interval = backend.get_heartbeat_interval() if isinstance(backend, optuna.storages.RDBStorage) else None
+    if interval is None:
+        return
+    grace_s = backend.grace_period if backend.grace_period is not None else 2 * interval
+    with backend.engine.connect() as connection:
+        unbeaten = unbeaten_trials(connection, study._study_id, grace_s)
+    failed = []
+    for trial_id, _, _ in unbeaten:
+        try:
+            if storage.set_trial_state_values(trial_id, state=optuna.trial.TrialState.FAIL):
+                failed.append(trial_id)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            pass  # another process failed or finished it first
+    callback = storage.get_heartbeat_stale_trial_callback()
+    if callback is not None:
+        for trial_id in failed:
+            callback(study, storage.get_trial(trial_id))
 
 
 def _check_sqlite_file(url: URL, shown: str) -> None:

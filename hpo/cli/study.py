@@ -17,7 +17,7 @@ from hpo.cli.cluster import add_backend_options
 from hpo.cli.data import add_data_options, prepared_from_args
 from hpo.drivers.algorithms import ALGORITHMS
 from hpo.errors import UsageError
-from hpo.spaces import MODELS, load_space, parse_assignments
+from hpo.spaces import DEFAULT_MAX_GRID_POINTS, MODELS, check_grid_size, load_space, parse_assignments
 from hpo.store import list_studies, open_storage, redact
 
 _STORAGE_HELP = "SQLAlchemy URL of the study store (default: sqlite:///<hpo home>/hpo.db)"
@@ -42,6 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--prune", choices=drivers.PRUNERS, default="none", help="stop unpromising trials early (default: none)")
     run.add_argument("--grid-levels", type=int, default=None, metavar="N",
                      help="grid points per numeric range without explicit values (grid only; default: the space's)")
+    run.add_argument("--max-grid-points", type=int, default=DEFAULT_MAX_GRID_POINTS, metavar="N",
+                     help=f"refuse grids of more points than this (default: {DEFAULT_MAX_GRID_POINTS:,})")
     run.add_argument("--repeats", type=int, default=None, metavar="K",
                      help="run K studies that differ only in their seed (--seed, +1, ...), named <study>-seed<k>, for 'hpo compare'")
     _add_quiet(run)
@@ -98,11 +100,15 @@ def _run(args: argparse.Namespace) -> int:
     space = load_space(args.space or args.model)
     if args.set:
         space = space.with_overrides(parse_assignments(args.set))
+    if args.max_grid_points < 1:
+        raise UsageError(f"--max-grid-points must be a positive integer, got {args.max_grid_points}")
+    if args.algo == "grid" and (args.grid_levels is None or args.grid_levels >= 1):  # counted before the data is prepared
+        check_grid_size(space.grid(args.grid_levels), args.max_grid_points, space.source, args.grid_levels)
     data = prepared_from_args(args)
     options = dict(
         space=space, n_trials=args.trials, jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
         storage=args.storage, study_name=args.study, seed=args.seed, metric=args.metric, prune=args.prune,
-        grid_levels=args.grid_levels, progress=not args.quiet,
+        grid_levels=args.grid_levels, max_grid_points=args.max_grid_points, progress=not args.quiet,
     )  # fmt: skip
     if args.repeats is not None:
         return _finish(lambda: drivers.run_repeats(args.model, args.algo, data, repeats=args.repeats, **options), args.storage)

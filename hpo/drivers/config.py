@@ -16,7 +16,7 @@ from typing import Any
 import optuna
 
 from hpo.errors import StoreError, UsageError
-from hpo.spaces import SearchSpace
+from hpo.spaces import Grid, SearchSpace
 
 #: Pruner names accepted by ``--prune``.
 PRUNERS = ("none", "median", "hyperband")
@@ -50,8 +50,8 @@ class StudyConfig:
     def search_space(self) -> SearchSpace:
         return SearchSpace.from_dict(self.space, "recorded on the study")
 
-    def grid_points(self) -> list[dict[str, Any]] | None:
-        """The grid of a ``grid`` study (None for the other algorithms)."""
+    def grid_points(self) -> Grid | None:
+        """The grid of a ``grid`` study, enumerated lazily (None for the other algorithms)."""
         return self.search_space().grid(self.grid_levels) if self.algo == "grid" else None
 
     def to_attrs(self) -> dict[str, Any]:

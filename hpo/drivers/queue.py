@@ -17,6 +17,7 @@ RUNNING and WAITING trials are *pending*: they will turn into one counted trial 
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -69,21 +70,22 @@ def enqueue_missing(
 
     At most ``limit`` trials are added (all that are missing if None). With a ``grid``, the trials
     are the first grid points that no counted or pending trial holds (at most ``target`` points in
-    all); without, they are empty trials that the sampler fills. The count and the enqueueing hold
+    all), found by walking the grid lazily only as far as needed; without, they are empty trials
+    that the sampler fills. The count and the enqueueing hold
     the store's lock, so drivers and workers topping the queue up at once never over-fill it.
     """
     with store_lock(study._storage, f"queue:{study.study_name}"):  # two drivers at once must not both fill it
         # One read: trials finish outside the lock, and two reads could miss one between them.
         trials = study.get_trials(deepcopy=False)
         held = counted(trials) + [t for t in trials if t.state in _PENDING]
-        missing = max(0, target - len(held))
+        wanted = max(0, target - len(held))
+        wanted = wanted if limit is None else min(wanted, limit)
         if grid is None:
-            todo: list[Mapping[str, Any]] = [{}] * missing
+            todo: list[Mapping[str, Any]] = [{}] * wanted
         else:
-            names = list(grid[0]) if grid else []
+            names = list(grid[0]) if len(grid) else []
             taken = {point_key(trial_params(t), names) for t in held}
-            todo = [p for p in grid if point_key(p, names) not in taken][:missing]
-        todo = todo if limit is None else todo[:limit]
+            todo = list(itertools.islice((p for p in grid if point_key(p, names) not in taken), wanted))
         for point in todo:
             study.enqueue_trial(dict(point))
     return len(todo)

@@ -22,7 +22,7 @@ from hpo.drivers.queue import budget_trials, enqueue_missing
 from hpo.drivers.stopping import GracefulStop, StopRequested, StudyStopped
 from hpo.drivers.worker import ObjectiveFactory, WorkerSpec, run_worker, run_worker_process, worker_seeds
 from hpo.errors import UsageError
-from hpo.spaces import MODELS, SearchSpace, load_space
+from hpo.spaces import DEFAULT_MAX_GRID_POINTS, MODELS, SearchSpace, check_grid_size, load_space
 from hpo.store import best_value, fail_stale_trials, load_study, open_storage, store_failures, store_lock
 
 #: Trials of a study when ``n_trials`` is not given (a grid study runs its whole grid).
@@ -52,6 +52,7 @@ def run(
     metric: str = "auc",
     prune: str = "none",
     grid_levels: int | None = None,
+    max_grid_points: int = DEFAULT_MAX_GRID_POINTS,
     sampler_options: Mapping[str, Any] | None = None,
     progress: bool = True,
     objective_factory: ObjectiveFactory | None = None,
@@ -60,7 +61,8 @@ def run(
 
     ``data`` is a prepared dataset or its path/hash; ``space`` a search space, its name or YAML
     path (default: the model's own, ``search_spaces/<model>.yaml``). ``n_trials`` is the study's
-    total (default 20; for ``grid`` the whole grid, or its first ``n_trials`` points). ``jobs``
+    total (default 20; for ``grid`` the whole grid, or its first ``n_trials`` points; a grid of
+    more than ``max_grid_points`` points is refused with its size before anything starts). ``jobs``
     worker processes share the study (default 2); ``backend="dask"`` runs them as tasks of the
     Dask cluster at ``scheduler`` (:mod:`.backends`). ``kt-hyperband``/``kt-bayes`` run a
     KerasTuner search in this process (:mod:`hpo.tuners`). An existing study of the same name
@@ -75,11 +77,12 @@ def run(
         _check_positive("n_trials", n_trials)
     if grid_levels is not None:
         _check_positive("grid_levels", grid_levels)
+    _check_positive("max_grid_points", max_grid_points)
     make_pruner(prune)
     _check_metric(metric)
     space = _resolve_space(space if space is not None else model, model)
+    grid_size = len(check_grid_size(space.grid(grid_levels), max_grid_points, space.source, grid_levels)) if algo == "grid" else None
     dataset = dataset_on_disk(data)
-    grid_size = len(space.grid(grid_levels)) if algo == "grid" else None
     config = StudyConfig(
         model=model,
         algo=algo,

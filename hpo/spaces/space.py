@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +9,7 @@ import numpy as np
 import pydantic
 
 from hpo.errors import SpaceError
+from hpo.spaces.grid import MAX_GRID_LEVELS, Grid
 from hpo.spaces.models import MODELS, ModelSchema
 from hpo.spaces.spec import ParamSpec, SpaceSpec
 
@@ -139,14 +139,17 @@ class SearchSpace:
         points (the argument, else the parameter's own ``levels``, else 3), log-spaced for log
         parameters, snapped to ``step`` and, for integers, rounded and deduplicated.
         """
-        if levels is not None and levels < 1:
-            raise SpaceError(f"grid levels must be at least 1, got {levels}")
+        if levels is not None and not 1 <= levels <= MAX_GRID_LEVELS:
+            raise SpaceError(f"grid levels must be between 1 and {MAX_GRID_LEVELS}, got {levels}")
         return {name: _grid_axis(p, levels) for name, p in self.params.items()}
 
-    def grid(self, levels: int | None = None) -> list[dict[str, Any]]:
-        """Every grid point as a parameter dict, in a fixed order (the last parameter varies fastest)."""
-        axes = self.grid_values(levels)
-        return [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())]
+    def grid(self, levels: int | None = None) -> Grid:
+        """The grid: every point as a parameter dict, in a fixed order (the last parameter varies fastest).
+
+        The :class:`~hpo.spaces.grid.Grid` holds only the axes: ``len`` counts the points without
+        building them, and iterating or indexing makes them one at a time.
+        """
+        return Grid(self.grid_values(levels))
 
     # -- scikit-optimize --------------------------------------------------------------------
     def skopt_dimensions(self) -> list[Dimension]:

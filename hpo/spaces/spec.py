@@ -25,6 +25,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from hpo.spaces.grid import MAX_GRID_LEVELS
+
 Scalar = bool | int | float | str
 
 
@@ -40,7 +42,7 @@ class ParamSpec(BaseModel):
     step: int | float | None = Field(default=None, gt=0)
     choices: list[Scalar] | None = None
     values: list[int | float] | None = None
-    levels: int | None = Field(default=None, ge=2)
+    levels: int | None = Field(default=None, ge=2, le=MAX_GRID_LEVELS)
 
     @model_validator(mode="after")
     def _consistent(self) -> ParamSpec:

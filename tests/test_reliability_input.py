@@ -1,0 +1,107 @@
+"""Reliability, hostile input: inputs sized to exhaust memory or time are refused, small and fast.
+
+Each refusal is one line with exit status 2; where a command is run, its peak memory is measured
+(and the process killed above the bound, so that a regression cannot take the machine down).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from conftest import make_tiny_dataset, write_rf_grid_space
+from test_cli_study import HPO
+from test_drivers import CheapObjective
+
+from hpo import drivers
+from hpo.drivers.queue import enqueue_missing
+from hpo.errors import UsageError
+from hpo.spaces import Grid, check_grid_size, load_space
+from hpo.store import load_study, open_storage
+
+pytestmark = pytest.mark.reliability
+
+MEMORY_BOUND_MB = 500
+
+
+def run_bounded(argv: list[str], tmp_path: Path, *, timeout_s: float = 120) -> tuple[int, str, float, float]:
+    """Run ``argv``; returns exit status, stderr, seconds and peak resident memory (MB). The process
+    is killed (exit -9) once it uses more than :data:`MEMORY_BOUND_MB` or runs past ``timeout_s``."""
+    err_path = tmp_path / f"stderr-{time.monotonic_ns()}"
+    start = time.monotonic()
+    with open(err_path, "w") as err:
+        process = subprocess.Popen(argv, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=err)
+    watched = psutil.Process(process.pid)
+
+    def watch() -> None:
+        while process.returncode is None:
+            try:
+                if watched.memory_info().rss > MEMORY_BOUND_MB * 2**20 or time.monotonic() - start > timeout_s:
+                    watched.kill()
+                    return
+            except psutil.NoSuchProcess:
+                return
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    elapsed = time.monotonic() - start
+    watcher.join()
+    return process.returncode, err_path.read_text(), elapsed, usage.ru_maxrss / 1024
+
+
+def _one_line(status: int, err: str) -> str:
+    lines = err.strip().splitlines()
+    assert status == 2 and len(lines) == 1 and lines[0].startswith("hpo: error: "), err[:2000]
+    return lines[0]
+
+
+# -- grids -------------------------------------------------------------------------------------
+def test_huge_grid_is_counted_not_built_and_refused_with_its_size(tmp_path: Path) -> None:
+    status, err, seconds, peak_mb = run_bounded([*HPO, "run", "--model", "rf", "--algo", "grid", "--grid-levels", "1000", "--trials", "5"], tmp_path)
+    line = _one_line(status, err)
+    assert "has 6,918,306,240,000 points" in line and "more than the limit of 100,000" in line and "--max-grid-points" in line
+    assert peak_mb < MEMORY_BOUND_MB
+    assert not (Path(os.environ["HPO_HOME"]) / "data").exists()  # refused before any dataset was prepared
+    # Counting costs nothing whatever the size (the command's time is that of starting Python and hpo).
+    started = time.perf_counter()
+    with pytest.raises(UsageError, match="has 6,918,306,240,000 points"):
+        check_grid_size(load_space("rf").grid(1000), 100_000, "rf", 1000)
+    assert time.perf_counter() - started < 0.5
+
+
+def test_grid_levels_beyond_one_axis_limit_are_refused(tmp_path: Path) -> None:
+    status, err, _, peak_mb = run_bounded([*HPO, "run", "--model", "ann", "--algo", "grid", "--grid-levels", "1000000000"], tmp_path)
+    assert "grid levels must be between 1 and 10000, got 1000000000" in _one_line(status, err)
+    assert peak_mb < MEMORY_BOUND_MB
+
+
+def test_grid_points_are_made_lazily_and_the_queue_takes_only_the_next_ones(tiny_dataset) -> None:
+    grid = load_space("ann").grid(50)
+    assert len(grid) > 10**9
+    assert grid[len(grid) - 1] == dict(zip(grid.names, (axis[-1] for axis in grid.axes.values())))
+    assert grid[1] == {**grid[0], grid.names[-1]: grid.axes[grid.names[-1]][1]}  # the last axis varies fastest
+    study = drivers.run("rf", "random", tiny_dataset, n_trials=1, jobs=1, study_name="lazy", progress=False,
+                        objective_factory=CheapObjective())  # fmt: skip
+    started = time.perf_counter()
+    assert enqueue_missing(study, 10**9, grid, limit=2) == 2
+    assert time.perf_counter() - started < 5
+    waiting = [t for t in load_study("lazy", open_storage()).trials if t.state.name == "WAITING"]
+    assert [t.system_attrs["fixed_params"] for t in waiting] == [grid[0], grid[1]]
+
+
+def test_max_grid_points_states_the_limit_and_raises_it(tmp_path: Path, tiny_dataset) -> None:
+    space = write_rf_grid_space(tmp_path / "grid8.yaml", fixed={"n_estimators": 5})  # 8 points
+    with pytest.raises(UsageError, match=r"has 8 points \(2 x 2 x 2\), more than the limit of 7; .* --max-grid-points 8"):
+        drivers.run("rf", "grid", tiny_dataset, space=space, max_grid_points=7, jobs=1, progress=False, objective_factory=CheapObjective())
+    assert not (Path(os.environ["HPO_HOME"]) / "hpo.db").exists()
+    study = drivers.run("rf", "grid", tiny_dataset, space=space, max_grid_points=8, jobs=1, progress=False, objective_factory=CheapObjective())
+    assert len(study.trials) == 8
+    assert isinstance(drivers.StudyConfig.from_attrs("x", study.user_attrs).grid_points(), Grid)

@@ -105,3 +105,52 @@ def test_max_grid_points_states_the_limit_and_raises_it(tmp_path: Path, tiny_dat
     study = drivers.run("rf", "grid", tiny_dataset, space=space, max_grid_points=8, jobs=1, progress=False, objective_factory=CheapObjective())
     assert len(study.trials) == 8
     assert isinstance(drivers.StudyConfig.from_attrs("x", study.user_attrs).grid_points(), Grid)
+
+
+# -- YAML and files ------------------------------------------------------------------------------
+_LAUGHS = ", ".join(f"&{b} [{', '.join([f'*{a}'] * 9)}]" for a, b in zip("abcdefgh", "bcdefghi"))
+ALIAS_BOMB = f"[&a [lol, lol, lol, lol, lol, lol, lol, lol, lol], {_LAUGHS}]"  # 9**9 strings once expanded
+
+
+def test_yaml_alias_bomb_in_set_is_refused_small_and_fast(tmp_path: Path) -> None:
+    assert len(ALIAS_BOMB) < 400
+    status, err, _, peak_mb = run_bounded([*HPO, "run", "--model", "rf", "--algo", "random", "--set", f"max_depth={ALIAS_BOMB}"], tmp_path)
+    line = _one_line(status, err)
+    assert line == (
+        "hpo: error: --set max_depth: the value is refused: its anchors and aliases expand it to more than "
+        "1,000,000 values and characters; give a plain value"
+    )
+    assert peak_mb < MEMORY_BOUND_MB
+
+
+def test_yaml_alias_bomb_in_a_space_file_is_refused(tmp_path: Path) -> None:
+    space = tmp_path / "bomb.yaml"
+    space.write_text(f"model: rf\nparams: {{}}\nfixed:\n  n_estimators: {ALIAS_BOMB}\n")
+    status, err, _, peak_mb = run_bounded([*HPO, "run", "--model", "rf", "--algo", "random", "--space", str(space)], tmp_path)
+    assert _one_line(status, err) == f"hpo: error: search space {space} is refused: its anchors and aliases expand it to more than 1,000,000 values and characters"
+    assert peak_mb < MEMORY_BOUND_MB
+
+
+def test_deeply_nested_yaml_is_refused_in_one_line(tmp_path: Path) -> None:
+    space = tmp_path / "deep.yaml"
+    space.write_text("model: rf\nfixed:\n  n_estimators: " + "[" * 20_000 + "]" * 20_000 + "\n")
+    status, err, _, _ = run_bounded([*HPO, "run", "--model", "rf", "--algo", "random", "--space", str(space)], tmp_path)
+    assert _one_line(status, err) == f"hpo: error: search space {space} is refused: it is nested too deeply"
+
+
+def test_huge_space_file_is_refused_by_its_size_without_being_read(tmp_path: Path) -> None:
+    space = tmp_path / "huge.yaml"
+    with open(space, "wb") as file:  # 2 GiB, sparse: no disk space used
+        file.truncate(2 * 2**30)
+    status, err, _, peak_mb = run_bounded([*HPO, "run", "--model", "rf", "--algo", "random", "--space", str(space)], tmp_path)
+    assert _one_line(status, err) == f"hpo: error: search space {space} is refused: it is 2,147,483,648 bytes, more than the limit of 1,048,576"
+    assert peak_mb < MEMORY_BOUND_MB
+
+
+def test_long_error_messages_are_cut_to_one_short_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from hpo.cli import main
+
+    value = "x" * 50_000
+    assert main(["run", "--model", "rf", "--algo", "random", "--set", f"criterion={value}\nnext line"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and len(err) < 1_200 and "characters, cut)" in err

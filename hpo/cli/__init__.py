@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from hpo import __version__
 from hpo.errors import HpoError
+from hpo.inputs import shorten
 
 # Command-group modules, in the order their commands appear in ``hpo --help``.
 _GROUPS = ("hpo.cli.data", "hpo.cli.study", "hpo.cli.cluster", "hpo.cli.reports")
@@ -48,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except HpoError as err:
-        print(f"hpo: error: {err}", file=sys.stderr)
+        print(f"hpo: error: {shorten(str(err))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("hpo: interrupted", file=sys.stderr)

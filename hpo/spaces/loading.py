@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -11,21 +10,11 @@ from typing import Any
 import yaml
 
 from hpo.errors import SpaceError, UsageError
+from hpo.inputs import InputTooLarge, load_yaml, read_text_bounded
 from hpo.paths import repo_root
 from hpo.spaces.space import SearchSpace
 
 SPACES_DIR = "search_spaces"
-
-
-class _Loader(yaml.SafeLoader):
-    """Safe YAML loader that also reads ``1e-5`` as a float (YAML 1.1 wants ``1.0e-5``)."""
-
-
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)[eE][-+]?\d+$"),
-    list("-+0123456789."),
-)
 
 
 def search_dirs() -> list[Path]:
@@ -58,7 +47,9 @@ def load_space(name_or_path: str | os.PathLike[str]) -> SearchSpace:
     """Read and validate a search space: a YAML path, or a name looked up in :func:`search_dirs`."""
     path = resolve_space(name_or_path)
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a SafeLoader
+        data = load_yaml(read_text_bounded(path))
+    except InputTooLarge as err:
+        raise SpaceError(f"search space {path} is refused: {err}") from None
     except yaml.YAMLError as err:
         where = getattr(err, "problem_mark", None)
         line = f" line {where.line + 1}" if where is not None else ""
@@ -81,7 +72,9 @@ def parse_assignments(items: Iterable[str]) -> dict[str, Any]:
         if not sep or not key:
             raise UsageError(f"--set expects key=value, got {item!r}")
         try:
-            out[key] = yaml.load(value, Loader=_Loader) if value.strip() else None  # noqa: S506 - a SafeLoader
+            out[key] = load_yaml(value) if value.strip() else None
         except yaml.YAMLError:
             out[key] = value
+        except InputTooLarge as err:
+            raise UsageError(f"--set {key}: the value is refused: {err}; give a plain value") from None
     return out

@@ -56,6 +56,57 @@ def test_unreachable_store_with_password_is_reported_without_it(argv: list[str],
     assert SECRET not in err and "alice:***@" in err
 
 
+# Every form SQLAlchemy accepts a password in: user:password@, ?password=, other secret parameters, percent-encoded.
+PASSWORD_FORMS = [
+    f"postgresql://alice@127.0.0.1:1/studies?password={SECRET}",
+    f"postgresql+psycopg://alice@127.0.0.1:1/studies?sslmode=disable&password={SECRET}&application_name=hpo",
+    f"postgresql://alice:{SECRET}%40x@127.0.0.1:1/studies",
+    f"postgresql://alice@127.0.0.1:1/studies?sslpassword={SECRET}",
+    f"postgresql://alice:{SECRET}@127.0.0.1:1/studies?password={SECRET}2",
+]
+
+
+@pytest.mark.parametrize("url", PASSWORD_FORMS)
+def test_redact_masks_passwords_in_every_url_form(url: str) -> None:
+    shown = redact(url)
+    assert SECRET not in shown and "***" in shown and "127.0.0.1:1/studies" in shown
+    assert "%2A" not in shown  # the mask is shown as it is, not percent-encoded
+
+
+@pytest.mark.parametrize("url", PASSWORD_FORMS[:2])
+@pytest.mark.parametrize("argv", [["list"], ["show", "s"], ["check", "s"], ["resume", "s"], ["dashboard"]])
+def test_unreachable_store_with_password_parameter_is_reported_without_it(
+    argv: list[str], url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*argv, "--storage", url]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hpo: error: ") and len(err.strip().splitlines()) == 1
+    assert SECRET not in err and "password=***" in err
+
+
+def test_working_store_with_password_parameter_never_shows_it(tmp_path: Path, served: list[dict], capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}?password={SECRET}"  # SQLite ignores the parameter (with a warning)
+    data = make_tiny_dataset().write(tmp_path / "tiny.arrow")
+    drivers.run("rf", "random", data, n_trials=2, jobs=1, storage=url, study_name="s", progress=False, objective_factory=CheapObjective())
+    for argv in (["list"], ["show", "s"], ["check", "s"], ["dashboard"]):
+        assert main([*argv, "--storage", url]) == 0
+    out = capsys.readouterr()
+    assert SECRET not in out.out + out.err
+    assert out.out.count("password=***") == 3  # show, check, the dashboard's banner
+    assert SECRET not in drivers.summary_line(load_study("s", open_storage(url)), url)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "message"),
+    [("x%00.db", "contains a NUL character (%00); give a plain file path"),
+     ("x.db?timeout=abc", "could not convert string to float: 'abc'; check the options after '?'")],
+)  # fmt: skip
+def test_malformed_sqlite_urls_are_one_line(suffix: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "--storage", f"sqlite:///{tmp_path}/{suffix}"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("hpo: error: ") and message in err
+
+
 def test_store_failure_mid_study_is_reported_without_the_password() -> None:
     with pytest.raises(StoreError) as info, store_failures(PG_URL, "s"):
         raise sqlalchemy.exc.OperationalError("INSERT ...", {}, Exception(f"connection to {PG_URL} lost"))

@@ -33,6 +33,7 @@ from hpo import paths
 from hpo.errors import StoreError
 from hpo.store.integrity import unbeaten_trials
 from hpo.store.locks import sqlite_lock
+from hpo.store.urls import redact, scrub
 
 #: Seconds a writer waits for the SQLite lock before giving up.
 BUSY_TIMEOUT_S = 120.0
@@ -54,14 +55,6 @@ def heartbeat_interval() -> int:
     if value < 1:
         raise StoreError(f"HPO_HEARTBEAT_INTERVAL must be a positive whole number of seconds, not {raw!r}")
     return value
-
-
-def redact(url: str | URL) -> str:
-    """The URL with its password replaced by ``***`` (safe to print or record)."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (sqlalchemy.exc.ArgumentError, ValueError):
-        return "<unparseable storage URL>"
 
 
 def open_storage(url: str | None = None) -> optuna.storages.RDBStorage:
@@ -101,7 +94,9 @@ def open_storage(url: str | None = None) -> optuna.storages.RDBStorage:
     except ImportError:
         raise StoreError(f"no database driver for {shown}; install the driver package for '{parsed.drivername}'") from None
     except (sqlalchemy.exc.SQLAlchemyError, sqlite3.Error, RuntimeError) as err:
-        raise StoreError(f"cannot open the study store {shown}: {_reason(err)}") from None
+        raise StoreError(f"cannot open the study store {shown}: {scrub(_reason(err), parsed)}") from None
+    except (ValueError, TypeError) as err:  # an option of the URL the driver cannot use (?timeout=abc)
+        raise StoreError(f"cannot open the study store {shown}: {scrub(_reason(err), parsed)}; check the options after '?'") from None
     return storage
 
 
@@ -118,7 +113,7 @@ def store_failures(url: str, study_name: str) -> Iterator[None]:
     except (optuna.exceptions.StorageInternalError, sqlalchemy.exc.SQLAlchemyError, sqlite3.Error) as err:
         cause = err.__cause__ if isinstance(err, optuna.exceptions.StorageInternalError) and err.__cause__ else err
         raise StoreError(
-            f"the study store {redact(url)} failed while running study {study_name!r} ({_reason(cause)}); "
+            f"the study store {redact(url)} failed while running study {study_name!r} ({scrub(_reason(cause), url)}); "
             f"finished trials are kept; free disk space or restore write access, then continue with: hpo resume {study_name}"
         ) from None
 
@@ -179,6 +174,8 @@ def fail_stale_trials(study: optuna.Study) -> None:
 def _check_sqlite_file(url: URL, shown: str) -> None:
     """Turn the usual SQLite path mistakes into clear messages before SQLAlchemy sees them."""
     database = url.database
+    if database and "\x00" in database:
+        raise StoreError(f"the path of the study store {shown} contains a NUL character (%00); give a plain file path")
     if not database or database == ":memory:":
         raise StoreError(f"--storage {shown} is an in-memory database, which worker processes cannot share; give a file path")
     path = Path(database)

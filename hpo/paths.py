@@ -8,7 +8,13 @@ samples, model files and reports.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+
+from hpo.errors import StoreError
+
+#: A study name: also the name of its folder under the home, so no separators, no leading dot.
+STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 def home() -> Path:
@@ -24,6 +30,29 @@ def prepared_dir() -> Path:
 def synthetic_dir() -> Path:
     """Folder of the generated synthetic ROOT samples."""
     return home() / "synthetic"
+
+
+def is_study_name(name: object) -> bool:
+    """Whether ``name`` is a usable study name (letters, digits, '.', '_', '-'; the whole string)."""
+    return isinstance(name, str) and STUDY_NAME.fullmatch(name) is not None
+
+
+def study_dir(name: str) -> Path:
+    """The folder of study ``name``'s files, ``<home>/<name>``: the one place where names become paths.
+
+    A name that is not a plain folder name (one read from a store written by other means, say) or
+    a folder that resolves outside the home (a symbolic link) is a :class:`~hpo.errors.StoreError`.
+    """
+    if not is_study_name(name):
+        raise StoreError(
+            f"study name {name!r} cannot name a folder (letters, digits, '.', '_' and '-', at most 128, "
+            "not starting with a symbol); rename the study in its store"
+        )
+    root = home()
+    folder = root / name
+    if not folder.resolve().is_relative_to(root.resolve()):
+        raise StoreError(f"the folder of study {name!r}, {folder}, leads outside the hpo home {root}; remove that link")
+    return folder
 
 
 def default_storage_url() -> str:

@@ -130,3 +130,45 @@ def test_loading_a_pickled_model_warns_it_must_be_trusted(tmp_path: Path) -> Non
     with pytest.warns(UserWarning, match="unpickles Python objects; only load model files from a trusted source"):
         model = load_model(folder)
     assert model.model == "rf"
+
+
+# -- study names ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["ok\n", "../up", "a/b", ".hidden", "x" * 129, "tab\tname"])
+def test_bad_study_names_are_refused_by_run(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = make_tiny_dataset().write(tmp_path / "tiny.arrow")
+    assert main(["run", "--model", "rf", "--algo", "random", "--trials", "1", "--prepared", str(data), "--study", name, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "use letters, digits" in err
+    assert not (tmp_path / "studies" / "hpo.db").exists() or not open_storage().get_all_studies()
+
+
+def _copy_study_as(name: str) -> None:
+    """A healthy study copied under ``name`` into the same store (as another program could)."""
+    import optuna
+
+    drivers.run("rf", "random", make_tiny_dataset(), n_trials=2, jobs=1, study_name="good", progress=False, objective_factory=CheapObjective())
+    optuna.copy_study(from_study_name="good", from_storage=open_storage(), to_storage=open_storage(), to_study_name=name)
+
+
+def test_a_study_name_read_from_the_store_never_leads_outside_the_home(hpo_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    precious = hpo_home.parent / "victim" / "best" / "precious.txt"
+    precious.parent.mkdir(parents=True)
+    precious.write_text("keep me")
+    _copy_study_as("../victim")
+    for argv in (["best", "../victim"], ["report", "../victim"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("hpo: error: study name '../victim' cannot name a folder") and len(err.strip().splitlines()) == 1
+    assert precious.read_text() == "keep me" and sorted(p.name for p in precious.parent.parent.iterdir()) == ["best"]
+    assert main(["list"]) == 0  # listed, with the name shown safely
+    assert "../victim" in capsys.readouterr().out
+
+
+def test_a_study_folder_linked_outside_the_home_is_refused(hpo_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    outside = hpo_home.parent / "outside"
+    outside.mkdir()
+    _copy_study_as("linked")
+    (hpo_home / "linked").symlink_to(outside)
+    assert main(["best", "linked"]) == 2
+    assert "leads outside the hpo home" in capsys.readouterr().err
+    assert list(outside.iterdir()) == []

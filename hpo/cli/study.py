@@ -150,7 +150,7 @@ def _list(args: argparse.Namespace) -> int:
     states = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
     header = ["STUDY", "MODEL", "ALGO", *states, "TARGET", "BEST"]
     rows = [
-        [s.name, str(s.attrs.get("model", "-")), str(s.attrs.get("algo", "-")), *(str(s.counts.get(k, 0)) for k in states),
+        [s.name if paths.is_study_name(s.name) else ascii(s.name), str(s.attrs.get("model", "-")), str(s.attrs.get("algo", "-")), *(str(s.counts.get(k, 0)) for k in states),
          str(s.attrs.get("target_trials", "-")), "-" if s.best_value is None else f"{s.best_value:.4f}"]
         for s in studies
     ]  # fmt: skip

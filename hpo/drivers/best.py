@@ -55,7 +55,7 @@ def best(study_name: str, storage: str | None = None) -> BestResult:
     scores = model.predict(test.X)
     test_auc = metrics.roc_auc(test.y, scores, test.w)
 
-    folder = paths.home() / study_name / "best"
+    folder = paths.study_dir(study_name) / "best"
     staging = folder.with_name(f".best.{os.getpid()}.tmp")
     shutil.rmtree(staging, ignore_errors=True)
     try:

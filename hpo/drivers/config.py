@@ -8,13 +8,13 @@ number of trials. The dashboard shows the same attributes.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import asdict, dataclass, field, fields
 from importlib import metadata
 from typing import Any
 
 import optuna
 
+from hpo import paths
 from hpo.errors import StoreError, UsageError
 from hpo.spaces import Grid, SearchSpace
 
@@ -24,7 +24,6 @@ PRUNERS = ("none", "median", "hyperband")
 IDENTITY = ("model", "algo", "space", "dataset_hash", "metric", "prune", "grid_levels", "seed", "sampler_options")
 
 _FORMAT = 1
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _VERSIONED = ("hpo", "optuna", "scikit-learn", "scikit-optimize", "numpy", "keras", "tensorflow-cpu", "tensorflow")
 
 
@@ -80,7 +79,7 @@ def default_study_name(model: str, algo: str, dataset_hash: str) -> str:
 
 def check_study_name(name: str) -> str:
     """``name`` if it is usable as a study name and folder name, else a :class:`UsageError`."""
-    if not _NAME.match(name):
+    if not paths.is_study_name(name):
         raise UsageError(f"--study {name!r}: use letters, digits, '.', '_' and '-' (at most 128, not starting with a symbol)")
     return name
 

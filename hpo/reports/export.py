@@ -100,7 +100,7 @@ def export(
     table = pd.DataFrame({"run": events["run"].to_numpy(np.int64), "event": events["event"].to_numpy(np.int64),
                           "valid": valid.astype(np.int8), "score": scores})
 
-    stem = Path(out) if out is not None else paths.home() / study_name / "export" / f"{path.name.split('.')[0]}_scores"
+    stem = Path(out) if out is not None else paths.study_dir(study_name) / "export" / f"{path.name.split('.')[0]}_scores"
     stem.parent.mkdir(parents=True, exist_ok=True)
     csv, root = stem.with_name(stem.name + ".csv"), stem.with_name(stem.name + ".root")
     tmp_csv, tmp_root = (p.with_name(f".{p.name}.{os.getpid()}.tmp") for p in (csv, root))

@@ -39,7 +39,7 @@ def report(study_name: str, storage: str | None = None, out: str | Path | None =
     (default ``<hpo home>/<study>/report``), retraining the best model first if ``hpo best`` has
     not saved it yet."""
     (study,) = open_studies([study_name], storage)
-    out = Path(out) if out is not None else paths.home() / study_name / "report"
+    out = Path(out) if out is not None else paths.study_dir(study_name) / "report"
     out.mkdir(parents=True, exist_ok=True)
     dataset = study_dataset(study)
     steps = tqdm(total=4, desc=f"report {study_name}", unit="part", leave=False)

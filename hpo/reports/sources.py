@@ -38,7 +38,7 @@ def study_dataset(study: optuna.Study) -> PreparedDataset:
 
 def best_dir(study_name: str) -> Path:
     """Where ``hpo best`` keeps the retrained best model of a study."""
-    return paths.home() / study_name / "best"
+    return paths.study_dir(study_name) / "best"
 
 
 def best_model(study: optuna.Study, storage: str | None = None) -> TrainedModel:

@@ -49,7 +49,7 @@ ObjectiveFactory = Callable[..., Callable[[optuna.trial.BaseTrial], float]]
 
 def working_dir(study_name: str) -> Path:
     """Where KerasTuner keeps the files of study ``study_name``."""
-    return paths.home() / study_name / PROJECT
+    return paths.study_dir(study_name) / PROJECT
 
 
 def make_oracle(config: StudyConfig) -> keras_tuner.Oracle:

@@ -93,9 +93,9 @@ def test_run_with_settings_pinned_by_set(tiny_file: Path, capsys: pytest.Capture
         (["run", "--model", "rf", "--algo", "tpe", "--jobs", "0", "--prepared", "{data}"], "jobs must be a positive integer"),
         (["list", "--storage", "sqlite:////no/such/folder/hpo.db"], "does not exist; create /no/such/folder"),
         (["list", "--storage", "mysql://u:pw@localhost/db"], "no database driver"),
-        (["show", "nope"], "no study named 'nope'"),
-        (["resume", "nope"], "no study named 'nope'"),
-        (["best", "nope"], "no study named 'nope'"),
+        (["show", "nope"], "there is no study store at sqlite:///"),  # read-only or continuing: no store is created
+        (["resume", "nope"], "there is no study store at sqlite:///"),  # read-only or continuing: no store is created
+        (["best", "nope"], "there is no study store at sqlite:///"),  # read-only or continuing: no store is created
         (["dashboard", "--port", "70000"], "--port 70000"),
     ],
 )

@@ -186,3 +186,55 @@ def test_disk_full_mid_study_is_one_line_keeps_finished_trials_and_resumes(
     study = load_study("filled", open_storage(url))
     assert count_trials(study)["COMPLETE"] == len(drivers.budget_trials(study)) == 12
     shutil.rmtree(full_disk.folder, ignore_errors=True)
+
+
+# -- stores that are not hpo's -------------------------------------------------------------------
+def _foreign_database(path: Path, tables: dict[str, str]) -> bytes:
+    """Another application's SQLite file with ``tables`` (name -> columns); returns its bytes."""
+    import sqlite3
+
+    connection = sqlite3.connect(path)
+    for name, columns in tables.items():
+        connection.execute(f"CREATE TABLE {name} ({columns})")
+        connection.execute(f"INSERT INTO {name} DEFAULT VALUES")
+    connection.commit()
+    connection.close()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("tables", [{"notes": "id INTEGER, text TEXT"}, {"studies": "id INTEGER, name TEXT", "trials": "x INTEGER"}])
+@pytest.mark.parametrize("argv", [["list"], ["show", "s"], ["check", "s"], ["best", "s"], ["resume", "s"], ["dashboard"],
+                                  ["run", "--model", "rf", "--algo", "random", "--trials", "1", "--quiet", "--study", "s"]])  # fmt: skip
+def test_another_applications_sqlite_file_is_refused_and_never_modified(
+    tables: dict[str, str], argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "other.db"
+    before = _foreign_database(path, tables)
+    data = make_tiny_dataset().write(tmp_path / "tiny.arrow")
+    extra = ["--prepared", str(data)] if argv[0] == "run" else []
+    assert main([*argv, *extra, "--storage", f"sqlite:///{path}"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert f"{path} is another application's SQLite database (tables {', '.join(sorted(tables))}), not a study store" in err
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.glob("other.db*")] == ["other.db"]  # no journal, WAL or lock file beside it
+
+
+@pytest.mark.parametrize("argv", [["list"], ["show", "s"], ["check", "s"], ["best", "s"], ["resume", "s"], ["dashboard"]])
+def test_read_only_commands_on_a_mistyped_store_create_nothing(argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    typo = tmp_path / "hpo.bd"
+    assert main([*argv, "--storage", f"sqlite:///{typo}"]) == 2
+    assert f"there is no study store at sqlite:///{typo}; check --storage" in capsys.readouterr().err
+    assert main(argv) == 2  # the default store, in a home that does not exist yet (and is not created)
+    assert capsys.readouterr().err.startswith("hpo: error: the folder of the study store sqlite:///")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_existing_store_is_read_without_being_switched_or_relocked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    drivers.run("rf", "random", make_tiny_dataset(), n_trials=2, jobs=1, storage=url, study_name="s", progress=False,
+                objective_factory=CheapObjective())  # fmt: skip
+    (tmp_path / "store.db.lock").unlink()
+    for argv in (["list"], ["show", "s"], ["check", "s"]):
+        assert main([*argv, "--storage", url]) == 0
+    assert not (tmp_path / "store.db.lock").exists()

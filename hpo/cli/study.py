@@ -143,7 +143,7 @@ def _finish(start: Callable[[], optuna.Study | list[optuna.Study]], storage: str
 
 
 def _list(args: argparse.Namespace) -> int:
-    studies = list_studies(open_storage(args.storage))
+    studies = list_studies(open_storage(args.storage, create=False))
     if not studies:
         print(f"no studies in {redact(args.storage or paths.default_storage_url())}; start one with 'hpo run'")
         return 0
@@ -161,6 +161,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    open_storage(args.storage, create=False)  # a missing or foreign store is refused, not created
     r = drivers.study_report(args.study, args.storage)
     a = r.attrs
     print(f"study       {r.name}")
@@ -204,7 +205,7 @@ def _dashboard(args: argparse.Namespace) -> int:
 
     if not 0 < args.port < 65536:
         raise UsageError(f"--port {args.port}: choose a port between 1 and 65535")
-    storage = open_storage(args.storage)
+    storage = open_storage(args.storage, create=False)
     if not _is_loopback(args.host):
         print(f"hpo: warning: the dashboard on {args.host} is reachable from other machines and can delete studies",
               file=sys.stderr)  # fmt: skip

@@ -41,7 +41,7 @@ def best(study_name: str, storage: str | None = None) -> BestResult:
     """
     from hpo.objectives import train_model
 
-    store = open_storage(storage)
+    store = open_storage(storage, create=False)
     study = load_study(study_name, store)
     config = StudyConfig.from_attrs(study_name, study.user_attrs)
     try:

@@ -23,7 +23,7 @@ def check_study(study_name: str, storage: str | None = None) -> list[str]:
 
     A missing study or an unreadable store is a :class:`~hpo.errors.StoreError`, not a problem line.
     """
-    store = open_storage(storage)
+    store = open_storage(storage, create=False)
     study = load_study(study_name, store)
     problems = integrity_problems(store, study_name)
     try:

@@ -155,7 +155,7 @@ def resume(
     if n_trials is not None:
         _check_positive("n_trials", n_trials)
     url = storage or paths.default_storage_url()
-    store = open_storage(storage)
+    store = open_storage(storage, create=False)  # a study to continue lives in an existing store
     study = load_study(study_name, store)
     config = StudyConfig.from_attrs(study_name, study.user_attrs)
     jobs = _workers(config.algo, config.model, config.prune, jobs, backend, scheduler)

@@ -15,6 +15,7 @@ the same parameters (:class:`optuna.storages.RetryHeartbeatStaleTrialCallback`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import warnings
@@ -33,6 +34,7 @@ from hpo import paths
 from hpo.errors import StoreError
 from hpo.store.integrity import unbeaten_trials
 from hpo.store.locks import sqlite_lock
+from hpo.store.sqlite_files import check_sqlite_store
 from hpo.store.urls import redact, scrub
 
 #: Seconds a writer waits for the SQLite lock before giving up.
@@ -57,15 +59,21 @@ def heartbeat_interval() -> int:
     return value
 
 
-def open_storage(url: str | None = None) -> optuna.storages.RDBStorage:
-    """Open (creating if needed) the study store at ``url`` (default: ``<hpo home>/hpo.db``).
+def open_storage(url: str | None = None, *, create: bool = True) -> optuna.storages.RDBStorage:
+    """Open the study store at ``url`` (default: ``<hpo home>/hpo.db``), creating it if ``create``.
+
+    Read-only commands pass ``create=False``: a SQLite store that does not exist yet is then refused
+    instead of created, and nothing is written to the file. A SQLite file that holds another
+    application's tables is never opened (see :mod:`.sqlite_files`).
 
     Raises :class:`~hpo.errors.StoreError` with a one-line reason for a malformed URL, a missing
-    database driver, a missing directory, a read-only file or an unreachable server.
+    database driver, a missing directory, a read-only file, an unreachable server, a missing store
+    (without ``create``) or a file that is not a study store.
     """
     if url is None:
         url = paths.default_storage_url()
-        paths.home().mkdir(parents=True, exist_ok=True)
+        if create:
+            paths.home().mkdir(parents=True, exist_ok=True)
     try:
         parsed = make_url(url)
     except (sqlalchemy.exc.ArgumentError, ValueError):
@@ -74,13 +82,16 @@ def open_storage(url: str | None = None) -> optuna.storages.RDBStorage:
         ) from None
     shown = redact(parsed)
     is_sqlite = parsed.get_backend_name() == "sqlite"
+    exists = False
     if is_sqlite:
-        _check_sqlite_file(parsed, shown)
+        _check_sqlite_file(parsed, shown, create=create)
+        exists = check_sqlite_store(Path(parsed.database), shown, create=create)
     interval = heartbeat_interval()
     engine_kwargs: dict[str, Any] = {"connect_args": {"timeout": BUSY_TIMEOUT_S}} if is_sqlite else {"pool_pre_ping": True}
     try:
-        with warnings.catch_warnings(), _schema_lock(parsed):  # heartbeats and the retry callback are "experimental"
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        # An existing SQLite store's tables are there: no lock (file) is needed to create them.
+        with warnings.catch_warnings(), _schema_lock(parsed) if not exists else contextlib.nullcontext():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats are "experimental"
             storage = optuna.storages.RDBStorage(
                 url,
                 engine_kwargs=engine_kwargs,
@@ -171,7 +182,7 @@ def fail_stale_trials(study: optuna.Study) -> None:
             callback(study, storage.get_trial(trial_id))
 
 
-def _check_sqlite_file(url: URL, shown: str) -> None:
+def _check_sqlite_file(url: URL, shown: str, *, create: bool = True) -> None:
     """Turn the usual SQLite path mistakes into clear messages before SQLAlchemy sees them."""
     database = url.database
     if database and "\x00" in database:
@@ -181,6 +192,8 @@ def _check_sqlite_file(url: URL, shown: str) -> None:
     path = Path(database)
     if not path.parent.is_dir():
         raise StoreError(f"the folder of the study store {shown} does not exist; create {path.parent} first")
+    if not create and not path.exists():
+        return  # refused by check_sqlite_store, which names the store
     if path.exists() and not os.access(path, os.W_OK):
         raise StoreError(f"the study store {path} is read-only; make it writable or copy it elsewhere")
     if not os.access(path.parent, os.W_OK):

@@ -1,0 +1,66 @@
+"""What a SQLite file holds, found out read-only before hpo opens it as a study store.
+
+Opening a store through Optuna creates its tables and hpo switches the file to WAL journaling, so a
+mistyped ``--storage`` path would otherwise be turned into a store (or another application's database
+be given a dozen new tables). :func:`check_sqlite_store` refuses, without writing anything:
+
+- a file that is not a SQLite database, or a database holding tables that are not Optuna's;
+- for read-only commands (``create=False``), a missing file or one without Optuna's tables.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from urllib.parse import quote
+
+from optuna.storages._rdb import models
+
+from hpo.errors import StoreError
+
+#: Columns of each table of an Optuna store (its models, and Alembic's version table).
+OPTUNA_COLUMNS = {
+    **{name: frozenset(table.columns.keys()) for name, table in models.BaseModel.metadata.tables.items()},
+    "alembic_version": frozenset(["version_num"]),
+}
+
+
+def table_columns(path: Path) -> dict[str, set[str]]:
+    """Tables of the SQLite file ``path`` and their columns (read-only; SQLite's internal tables left out)."""
+    connection = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
+    try:
+        names = [n for (n,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'") if not n.startswith("sqlite_")]
+        return {n: {row[1] for row in connection.execute(f"PRAGMA table_info({_quoted(n)})")} for n in names}
+    finally:
+        connection.close()
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def check_sqlite_store(path: Path, shown: str, *, create: bool) -> bool:
+    """Whether ``path`` already is an Optuna store; refuse (:class:`StoreError`) what must not be opened.
+
+    With ``create`` a missing or empty file is fine (it becomes a store); without, it is refused.
+    """
+    if not path.exists() or path.stat().st_size == 0:
+        if create:
+            return False
+        raise StoreError(f"there is no study store at {shown}; check --storage, or start one with 'hpo run'")
+    try:
+        tables = table_columns(path)
+    except sqlite3.DatabaseError as err:
+        raise StoreError(f"cannot open the study store {shown}: {path} is not a study store ({err}); give another --storage") from None
+    foreign = sorted(n for n, columns in tables.items() if n not in OPTUNA_COLUMNS or not OPTUNA_COLUMNS[n] <= columns)
+    if tables and "version_info" not in tables:
+        foreign = foreign or sorted(tables)
+    if foreign:
+        listed = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise StoreError(
+            f"{path} is another application's SQLite database (tables {listed}), not a study store; "
+            "it is left untouched - give another --storage"
+        )
+    if not tables and not create:
+        raise StoreError(f"{shown} holds no study store (no tables); check --storage, or start one with 'hpo run'")
+    return bool(tables)

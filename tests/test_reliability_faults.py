@@ -217,3 +217,41 @@ def test_resume_fails_and_requeues_a_running_trial_that_never_had_a_heartbeat(
     assert len(retried) == 1 and retried[0].state == optuna.trial.TrialState.COMPLETE
     assert count_trials(study)["RUNNING"] == 0
     assert _hpo("check", "unbeaten").returncode == 0
+
+
+def test_resume_with_fewer_trials_than_finished_is_refused_and_changes_nothing(tiny_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hpo.cli import main
+
+    drivers.run("rf", "random", tiny_file, n_trials=6, jobs=1, study_name="six", progress=False, objective_factory=CheapObjective())
+    before = load_study("six", open_storage()).user_attrs
+    assert main(["resume", "six", "--trials", "5", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        "hpo: error: study 'six' already has 6 finished trials, more than --trials 5; give at least 6 (or leave --trials out to keep its target of 6)"
+    ]
+    study = load_study("six", open_storage())
+    assert study.user_attrs == before and len(study.trials) == 6
+    assert drivers.check_study("six") == []
+
+
+def test_staging_left_by_killed_processes_is_removed_by_the_next_write(tmp_path: Path, hpo_home: Path) -> None:
+    import socket
+
+    host = socket.gethostname()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout.strip()
+    final = hpo_home / "data" / "tiny.arrow"
+    final.parent.mkdir(parents=True)
+    leftover = final.with_name(f".tiny.arrow.{host}.{dead}.tmp")
+    leftover.write_bytes(b"half a file")
+    other_host = final.with_name(f".tiny.arrow.elsewhere.{dead}.tmp")  # another machine's: not ours to judge
+    other_host.write_bytes(b"x")
+    make_tiny_dataset(n=200).write(final)
+    assert not leftover.exists() and other_host.exists() and final.is_file()
+
+    drivers.run("rf", "random", final, n_trials=1, jobs=1, study_name="st", progress=False, objective_factory=CheapObjective())
+    staged = hpo_home / "st" / f".best.{host}.{dead}.tmp"
+    staged.mkdir(parents=True)
+    (staged / "model.joblib").write_bytes(b"half")
+    drivers.best("st")
+    assert not staged.exists() and (hpo_home / "st" / "best").is_dir()
+    assert [p.name for p in (hpo_home / "st").iterdir()] == ["best"]

@@ -48,6 +48,7 @@ import pyarrow.ipc
 import xxhash
 
 from hpo.errors import DataError
+from hpo.staging import staging_path
 
 SPLITS = ("train", "val", "test")
 FORMAT_VERSION = 2  # 2: the metadata carries a checksum of the content
@@ -172,7 +173,7 @@ class PreparedDataset:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.meta = {**self.meta, _CHECKSUM_KEY: content_checksum(self.table, self.meta)}
         table = self.table.replace_schema_metadata({_META_KEY: json.dumps(self.meta).encode()})
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp = staging_path(path)
         try:
             with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
                 writer.write_table(table)

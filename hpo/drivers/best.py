@@ -15,6 +15,7 @@ from hpo import metrics, paths
 from hpo.drivers.config import StudyConfig
 from hpo.drivers.datasets import recorded_dataset
 from hpo.errors import StoreError
+from hpo.staging import staging_path
 from hpo.store import load_study, open_storage
 
 PREDICTIONS_FILE = "test_predictions.parquet"
@@ -56,7 +57,7 @@ def best(study_name: str, storage: str | None = None) -> BestResult:
     test_auc = metrics.roc_auc(test.y, scores, test.w)
 
     folder = paths.study_dir(study_name) / "best"
-    staging = folder.with_name(f".best.{os.getpid()}.tmp")
+    staging = staging_path(folder)
     shutil.rmtree(staging, ignore_errors=True)
     try:
         model.save(staging)

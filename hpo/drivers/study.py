@@ -159,6 +159,13 @@ def resume(
     study = load_study(study_name, store)
     config = StudyConfig.from_attrs(study_name, study.user_attrs)
     jobs = _workers(config.algo, config.model, config.prune, jobs, backend, scheduler)
+    if n_trials is not None:
+        finished = len(budget_trials(study))
+        if n_trials < finished:
+            raise UsageError(
+                f"study {study_name!r} already has {finished} finished trials, more than --trials {n_trials}; "
+                f"give at least {finished} (or leave --trials out to keep its target of {config.target_trials})"
+            )
     dataset = recorded_dataset(study_name, config, data, force)
     if dataset.hash != config.dataset_hash or str(dataset.path) != config.dataset_path:
         study.set_user_attr("previous_datasets", [*study.user_attrs.get("previous_datasets", []), config.dataset_hash])

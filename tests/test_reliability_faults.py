@@ -255,3 +255,53 @@ def test_staging_left_by_killed_processes_is_removed_by_the_next_write(tmp_path:
     drivers.best("st")
     assert not staged.exists() and (hpo_home / "st" / "best").is_dir()
     assert [p.name for p in (hpo_home / "st").iterdir()] == ["best"]
+
+
+@pytest.mark.parametrize(
+    "attrs",
+    [{}, {"model": "rf", "algo": "random", "space": {}}, {"hpo_format": 1, "model": "rf", "algo": "random"}],
+    ids=["killed-after-create", "killed-while-recording", "marker-first-then-killed"],
+)
+def test_a_study_whose_creation_was_killed_is_named_and_made_anew_by_run(
+    attrs: dict, tiny_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hpo.cli import main
+
+    half = optuna.create_study(study_name="half", storage=open_storage(), direction="maximize")
+    for key, value in attrs.items():
+        half.set_user_attr(key, value)
+    for argv in (["resume", "half"], ["best", "half"], ["worker", "half"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.strip().splitlines() == [
+            "hpo: error: study 'half' was not completely created (its 'hpo run' was interrupted); run the same 'hpo run' "
+            "again to create it anew, or remove it with 'hpo delete half'"
+        ]
+    assert drivers.check_study("half") == [
+        "the recorded settings are unreadable: study 'half' was not completely created (its 'hpo run' was interrupted); "
+        "run the same 'hpo run' again to create it anew, or remove it with 'hpo delete half'"
+    ]
+    study = drivers.run("rf", "random", tiny_file, n_trials=2, jobs=1, study_name="half", progress=False, objective_factory=CheapObjective())
+    assert len(study.trials) == 2 and drivers.check_study("half") == []
+
+
+def test_delete_removes_a_study_and_its_folder_and_asks_first(tiny_file: Path, hpo_home: Path, capsys: pytest.CaptureFixture[str],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from hpo.cli import main
+
+    drivers.run("rf", "random", tiny_file, n_trials=2, jobs=1, study_name="gone", progress=False, objective_factory=CheapObjective())
+    drivers.run("rf", "random", tiny_file, n_trials=1, jobs=1, study_name="kept", progress=False, objective_factory=CheapObjective())
+    drivers.best("gone")
+    assert (hpo_home / "gone" / "best").is_dir()
+    monkeypatch.setattr("sys.stdin", open(os.devnull))  # no terminal: --yes is needed
+    assert main(["delete", "gone"]) == 2
+    assert "'hpo delete' would delete study 'gone' (2 trials) and its folder" in capsys.readouterr().err
+    assert (hpo_home / "gone").is_dir()
+    assert main(["delete", "gone", "--yes"]) == 0
+    assert capsys.readouterr().out.startswith("deleted study 'gone' (2 trials) and ")
+    assert not (hpo_home / "gone").exists() and tiny_file.is_file()
+    assert [s.study_name for s in open_storage().get_all_studies()] == ["kept"] and drivers.check_study("kept") == []
+    assert main(["delete", "gone", "--yes"]) == 2
+    assert "no study named 'gone'" in capsys.readouterr().err
+    optuna.create_study(study_name="half", storage=open_storage()).set_user_attr("model", "rf")  # an interrupted creation
+    assert main(["delete", "half", "--yes"]) == 0

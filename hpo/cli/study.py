@@ -18,7 +18,7 @@ from hpo.cli.data import add_data_options, prepared_from_args
 from hpo.drivers.algorithms import ALGORITHMS
 from hpo.errors import UsageError
 from hpo.spaces import DEFAULT_MAX_GRID_POINTS, MODELS, check_grid_size, load_space, parse_assignments
-from hpo.store import list_studies, open_storage, redact
+from hpo.store import list_studies, load_study, open_storage, redact
 
 _STORAGE_HELP = "SQLAlchemy URL of the study store (default: sqlite:///<hpo home>/hpo.db)"
 
@@ -78,6 +78,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     best.add_argument("study", metavar="STUDY")
     best.add_argument("--storage", metavar="URL", default=None, help=_STORAGE_HELP)
     best.set_defaults(handler=_best)
+
+    delete = sub.add_parser("delete", help="delete a study from the store, with its folder of results")
+    delete.add_argument("study", metavar="STUDY")
+    delete.add_argument("--storage", metavar="URL", default=None, help=_STORAGE_HELP)
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    delete.set_defaults(handler=_delete)
 
     dashboard = sub.add_parser("dashboard", help="serve optuna-dashboard on the store")
     dashboard.add_argument("--storage", metavar="URL", default=None, help=_STORAGE_HELP)
@@ -197,6 +203,24 @@ def _best(args: argparse.Namespace) -> int:
     result = drivers.best(args.study, args.storage)
     print(f"study {result.study_name}: best trial {result.trial_number}, validation {result.val_score:.5f}, test AUC {result.test_auc:.5f}")
     print(f"model and test predictions saved in {result.folder}")
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    from hpo.drivers.deleting import study_folder
+
+    if not args.yes:
+        study = load_study(args.study, open_storage(args.storage, create=False))
+        folder = study_folder(args.study)
+        what = f"study {args.study!r} ({len(study.get_trials(deepcopy=False))} trials)" + (f" and its folder {folder}" if folder else "")
+        if not sys.stdin.isatty():
+            raise UsageError(f"'hpo delete' would delete {what}; pass --yes to do so without a terminal to confirm on")
+        if input(f"delete {what}? [y/N] ").strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return 1
+    deleted = drivers.delete(args.study, args.storage)
+    folder = f" and {deleted.folder}" if deleted.folder else ""
+    print(f"deleted study {deleted.name!r} ({deleted.trials} trials){folder}")
     return 0
 
 

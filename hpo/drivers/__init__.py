@@ -16,6 +16,7 @@ from hpo.drivers.best import BestResult, best, read_predictions
 from hpo.drivers.check import check_study
 from hpo.drivers.algorithms import ALGORITHMS
 from hpo.drivers.backends import BACKENDS
+from hpo.drivers.deleting import DeletedStudy, delete
 from hpo.drivers.config import IDENTITY, PRUNERS, StudyConfig, default_study_name, make_pruner
 from hpo.drivers.joining import join
 from hpo.drivers.queue import budget_trials, enqueue_missing, pop_waiting_trial
@@ -24,6 +25,8 @@ from hpo.drivers.study import DEFAULT_JOBS, DEFAULT_TRIALS, WorkerDied, resume, 
 from hpo.drivers.summary import StudyReport, report_of, study_report, summary_line
 
 __all__ = [
+    "DeletedStudy",
+    "delete",
     "ALGORITHMS",
     "BACKENDS",
     "DEFAULT_JOBS",

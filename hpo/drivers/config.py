@@ -8,7 +8,7 @@ number of trials. The dashboard shows the same attributes.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from importlib import metadata
 from typing import Any
 
@@ -54,14 +54,27 @@ class StudyConfig:
         return self.search_space().grid(self.grid_levels) if self.algo == "grid" else None
 
     def to_attrs(self) -> dict[str, Any]:
-        return {"hpo_format": _FORMAT, **asdict(self)}
+        """The user attributes, ``hpo_format`` last: it marks a completely recorded study."""
+        return {**asdict(self), "hpo_format": _FORMAT}
 
     @classmethod
     def from_attrs(cls, name: str, attrs: dict[str, Any]) -> StudyConfig:
-        """Read the settings back from a study's user attributes."""
+        """Read the settings back from a study's user attributes.
+
+        A study whose recording was interrupted (see :func:`is_half_created`) and one not made by
+        ``hpo run`` raise a :class:`~hpo.errors.StoreError` that says what to do.
+        """
+        if is_half_created(attrs):
+            raise StoreError(
+                f"study {name!r} was not completely created (its 'hpo run' was interrupted); run the same 'hpo run' "
+                f"again to create it anew, or remove it with 'hpo delete {name}'"
+            )
         if attrs.get("hpo_format") != _FORMAT:
             raise StoreError(f"study {name!r} was not created by 'hpo run' (or by an incompatible version); it cannot be continued")
-        return cls(**{f.name: attrs[f.name] for f in fields(cls) if f.name in attrs})
+        try:
+            return cls(**{f.name: attrs[f.name] for f in fields(cls) if f.name in attrs})
+        except TypeError as err:  # a recorded setting of the wrong type
+            raise StoreError(f"study {name!r} has unreadable recorded settings ({err}); remove it with 'hpo delete {name}'") from None
 
     def differences(self, other: StudyConfig) -> list[str]:
         """Names of the identity settings in which ``other`` differs from this one."""
@@ -70,6 +83,17 @@ class StudyConfig:
     def record(self, study: optuna.Study) -> None:
         for key, value in self.to_attrs().items():
             study.set_user_attr(key, value)
+
+
+def is_half_created(attrs: dict[str, Any]) -> bool:
+    """Whether a study's attributes are those of an interrupted creation: no attribute at all, some
+    of hpo's settings without the ``hpo_format`` marker, or the marker without a required setting."""
+    required = [f.name for f in fields(StudyConfig) if f.default is MISSING and f.default_factory is MISSING]
+    if not attrs:
+        return True
+    if attrs.get("hpo_format") == _FORMAT:
+        return any(key not in attrs for key in required)
+    return "hpo_format" not in attrs and any(key in attrs for key in required)
 
 
 def default_study_name(model: str, algo: str, dataset_hash: str) -> str:

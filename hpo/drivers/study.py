@@ -16,7 +16,7 @@ from hpo import paths, tuners
 from hpo.data.prepared import PreparedDataset
 from hpo.drivers.algorithms import check_algorithm
 from hpo.drivers.backends import check_backend, run_on_dask
-from hpo.drivers.config import StudyConfig, check_study_name, default_study_name, make_pruner
+from hpo.drivers.config import StudyConfig, check_study_name, default_study_name, is_half_created, make_pruner
 from hpo.drivers.datasets import dataset_on_disk, recorded_dataset
 from hpo.drivers.queue import budget_trials, enqueue_missing
 from hpo.drivers.stopping import GracefulStop, StopRequested, StudyStopped
@@ -180,11 +180,19 @@ def resume(
 
 # -- the study -------------------------------------------------------------------------------
 def _create_or_continue(store: optuna.storages.RDBStorage, name: str, config: StudyConfig) -> None:
-    """Create study ``name`` with ``config`` recorded, or check that the existing one matches."""
+    """Create study ``name`` with ``config`` recorded, or check that the existing one matches.
+
+    The settings are recorded with their completion marker last, so a creation killed half-way is
+    recognised (:func:`~hpo.drivers.config.is_half_created`) and made anew by the next run.
+    """
     try:
         study = optuna.create_study(study_name=name, storage=store, direction="maximize")
     except optuna.exceptions.DuplicatedStudyError:
         study = load_study(name, store)
+        if is_half_created(study.user_attrs) and not study.get_trials(deepcopy=False):
+            optuna.delete_study(study_name=name, storage=store)  # an interrupted creation: made anew
+            _create_or_continue(store, name, config)
+            return
         recorded = StudyConfig.from_attrs(name, study.user_attrs)
         changed = recorded.differences(config)
         if changed:

@@ -184,7 +184,12 @@ def _show(args: argparse.Namespace) -> int:
         for key, value in (r.best_params or {}).items():
             print(f"  {key:<20} {value}")
     if "best_test_auc" in a:
-        print(f"test AUC    {a['best_test_auc']:.5f} (retrained by 'hpo best')")
+        tested = a.get("best_trial_number")
+        if tested == r.best_trial:
+            print(f"test AUC    {a['best_test_auc']:.5f} (retrained by 'hpo best')")
+        else:  # the study went on: that figure belongs to an earlier best trial
+            print(f"test AUC    {a['best_test_auc']:.5f} of trial {tested if tested is not None else '?'}, no longer the best; "
+                  f"run 'hpo best {r.name}' for trial {r.best_trial}")  # fmt: skip
     return 0
 
 

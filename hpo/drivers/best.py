@@ -38,7 +38,8 @@ def best(study_name: str, storage: str | None = None) -> BestResult:
 
     The model and its test predictions (``run``, ``event``, ``label``, ``weight``,
     ``phys_weight``, ``score``) are saved under ``<hpo home>/<study>/best/``, replacing an earlier
-    result; the test AUC is recorded on the study as ``best_test_auc``.
+    result; the model's metadata names the trial (``info["trial_number"]``), and the test AUC is
+    recorded on the study as ``best_test_auc`` beside ``best_trial_number``.
     """
     from hpo.objectives import train_model
 
@@ -52,6 +53,7 @@ def best(study_name: str, storage: str | None = None) -> BestResult:
     data = recorded_dataset(study_name, config, None, force=False)
     params = config.search_space().configuration(trial.params)
     model = train_model(config.model, params, data, fit_splits=("train", "val"), threads=joblib.cpu_count(), seed=config.seed)
+    model.info.update(study=study_name, trial_number=trial.number)  # ties the saved model to its trial
     test = data.test
     scores = model.predict(test.X)
     test_auc = metrics.roc_auc(test.y, scores, test.w)

@@ -88,9 +88,17 @@ def load_model(folder: str | os.PathLike[str]) -> TrainedModel:
         meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"{folder} holds no saved hpo model ({META_FILE} missing)") from None
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise UsageError(f"{folder / META_FILE} is corrupt ({err}); save the model again") from None
-    estimator = backend(meta["model"]).load(folder)
+    missing = [key for key in ("model", "params", "features") if not isinstance(meta, dict) or key not in meta]
+    if missing:
+        raise UsageError(f"{folder / META_FILE} is incomplete ({', '.join(missing)} missing); save the model again")
+    try:
+        estimator = backend(meta["model"]).load(folder)
+    except UsageError:
+        raise
+    except Exception as err:  # noqa: BLE001 - a truncated or damaged model file fails in many ways
+        raise UsageError(f"the model file in {folder} cannot be read ({type(err).__name__}: {err}); save the model again") from None
     return TrainedModel(meta["model"], meta["params"], meta["features"], estimator, meta.get("info", {}))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,15 +43,35 @@ def best_dir(study_name: str) -> Path:
 
 
 def best_model(study: optuna.Study, storage: str | None = None) -> TrainedModel:
-    """The study's best configuration retrained as ``hpo best`` does; reuses the saved model when
-    there is one, otherwise runs :func:`hpo.drivers.best` (which saves it)."""
+    """The study's best configuration retrained as ``hpo best`` does; reuses the saved model when it
+    was trained from the study's current best trial, otherwise runs :func:`hpo.drivers.best` (which
+    saves it) and says why on standard error."""
     from hpo.drivers import best
     from hpo.objectives import load_model
     from hpo.objectives.training import META_FILE
 
     directory = best_dir(study.study_name)
-    if not (directory / META_FILE).is_file():
-        best(study.study_name, storage)
-    with warnings.catch_warnings():  # the joblib warning is about files from elsewhere; hpo wrote this one
+    if (directory / META_FILE).is_file():
+        try:
+            with warnings.catch_warnings():  # the joblib warning is about files from elsewhere; hpo wrote this one
+                warnings.filterwarnings("ignore", message=".*unpickles Python objects.*")
+                model = load_model(directory)
+        except UsageError as err:
+            print(f"hpo: {err}; retraining the best trial", file=sys.stderr)
+        else:
+            saved, current = model.info.get("trial_number"), _best_number(study)
+            if saved is not None and saved == current:
+                return model
+            print(f"hpo: the saved best model is of trial {saved if saved is not None else '?'}, but the study's best is now "
+                  f"trial {current}; retraining it", file=sys.stderr)  # fmt: skip
+    best(study.study_name, storage)
+    with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*unpickles Python objects.*")
         return load_model(directory)
+
+
+def _best_number(study: optuna.Study) -> int | None:
+    try:
+        return study.best_trial.number
+    except ValueError:
+        return None

@@ -172,3 +172,24 @@ def test_a_study_folder_linked_outside_the_home_is_refused(hpo_home: Path, capsy
     assert main(["best", "linked"]) == 2
     assert "leads outside the hpo home" in capsys.readouterr().err
     assert list(outside.iterdir()) == []
+
+
+# -- output folders ------------------------------------------------------------------------------
+@pytest.mark.parametrize("command", ["report", "compare"])
+def test_out_that_is_a_file_or_a_folder_of_other_files_is_refused(command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    crowded = tmp_path / "home"
+    (crowded / "projects").mkdir(parents=True)
+    (crowded / ".bashrc").write_text("mine")
+    for out, message in ((a_file, f"--out {a_file} is a file, not a folder"),
+                         (crowded, f"--out {crowded} already holds other files (.bashrc, projects)")):  # fmt: skip
+        assert main([command, "s", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and message in err
+    assert a_file.read_text() == "mine" and sorted(p.name for p in crowded.iterdir()) == [".bashrc", "projects"]
+
+
+def test_export_out_that_is_a_folder_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", "s", "--input", str(tmp_path / "x.csv"), "--out", str(tmp_path)]) == 2
+    assert f"--out {tmp_path} is a folder; give a path prefix such as {tmp_path / 'scores'}" in capsys.readouterr().err

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from hpo.errors import UsageError
 
 _STORAGE_HELP = "study store URL (default: sqlite:///<hpo home>/hpo.db)"
 
@@ -37,9 +42,41 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_export)
 
 
+#: Suffixes of the files reports write; an ``--out`` folder holding anything else is not a report's.
+_REPORT_SUFFIXES = frozenset([".html", ".md", ".png", ".csv", ".json", ".svg"])
+
+
+def check_out_folder(out: str | None, own: Iterable[str] = _REPORT_SUFFIXES) -> None:
+    """Refuse an ``--out`` folder that is a file, read-only, or holds anything but files with the ``own`` suffixes
+    (an earlier report may be replaced; ``--out /`` or a home folder may not be filled with figures)."""
+    if out is None:
+        return
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--out {out} is a file, not a folder; give a new or empty folder")
+    if folder.is_dir():
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise UsageError(f"--out {out} is a read-only folder; give a folder you can write to")
+        own = set(own)
+        others = sorted(p.name for p in folder.iterdir() if p.is_dir() or p.suffix not in own)
+        if others:
+            shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+            raise UsageError(f"--out {out} already holds other files ({shown}); give a new or empty folder")
+    elif not os.access(_existing_parent(folder), os.W_OK | os.X_OK):
+        raise UsageError(f"--out {out} cannot be created: {_existing_parent(folder)} is read-only")
+
+
+def _existing_parent(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists():
+        path = path.parent
+    return path
+
+
 def _compare(args: argparse.Namespace) -> int:
     from hpo.reports import compare
 
+    check_out_folder(args.out)
     result = compare(args.studies, storage=args.storage, out=args.out)
     print(result.table.to_string(index=False))
     print(f"wrote {result.csv}, {result.markdown}, {result.by_trials}, {result.by_time}")
@@ -49,6 +86,7 @@ def _compare(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from hpo.reports import report
 
+    check_out_folder(args.out)
     result = report(args.study, storage=args.storage, out=args.out)
     print(f"test AUC {result.test_auc:.4f} (train {result.train_auc:.4f}); best cut {result.best_cut.threshold:.3f}, "
           f"AMS {result.best_cut.ams:.3f}")
@@ -59,6 +97,12 @@ def _report(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from hpo.reports import export
 
+    if args.out is not None:
+        prefix = Path(args.out)
+        if prefix.is_dir() or prefix.with_suffix(".csv").is_dir():
+            raise UsageError(f"--out {args.out} is a folder; give a path prefix such as {prefix / 'scores'}")
+        if not os.access(_existing_parent(prefix.parent), os.W_OK | os.X_OK):
+            raise UsageError(f"--out {args.out} cannot be written: {_existing_parent(prefix.parent)} is read-only")
     result = export(args.study, args.input, description=args.dataset_description, out=args.out, storage=args.storage)
     print(f"scored {result.n_valid} of {result.n_events} events; wrote {result.csv} and {result.root}")
     return 0

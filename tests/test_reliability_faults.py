@@ -305,3 +305,48 @@ def test_delete_removes_a_study_and_its_folder_and_asks_first(tiny_file: Path, h
     assert "no study named 'gone'" in capsys.readouterr().err
     optuna.create_study(study_name="half", storage=open_storage()).set_user_attr("model", "rf")  # an interrupted creation
     assert main(["delete", "half", "--yes"]) == 0
+
+
+_RUN_TO_BE_DELETED = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, {tests!r})
+    from test_drivers import CheapObjective
+    from hpo import drivers
+    from hpo.errors import HpoError
+    try:
+        drivers.run("rf", "random", {data!r}, study_name="doomed", n_trials=200, jobs={jobs}, progress=False,
+                    objective_factory=CheapObjective(0.2))
+    except HpoError as err:  # as the command line reports it
+        sys.exit(f"hpo: error: {{err}}")
+    """
+)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_study_deleted_while_it_runs_stops_its_workers_in_one_line(jobs: int, tiny_file: Path) -> None:
+    from hpo.cli import main
+
+    script = _RUN_TO_BE_DELETED.format(tests=str(Path(__file__).parent), data=str(tiny_file), jobs=jobs)
+    run = subprocess.Popen([sys.executable, "-c", script], env=_env(), stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: count_trials(load_study("doomed", open_storage()))["COMPLETE"] >= 3 if _has_study("doomed") else False,
+                  120, "three finished trials")  # fmt: skip
+        assert main(["delete", "doomed", "--yes"]) == 0
+        _, err = run.communicate(timeout=120)
+    finally:
+        run.kill()
+    assert run.returncode == 1  # sys.exit(message)
+    assert err.strip().splitlines()[-1] == (
+        "hpo: error: study 'doomed' was deleted from the store while it ran (by 'hpo delete' or the dashboard); its workers stopped"
+    ), err
+    assert "Traceback" not in err
+
+
+def _has_study(name: str) -> bool:
+    from hpo.store import study_names
+
+    try:
+        return name in study_names(open_storage(create=False))
+    except Exception:  # noqa: BLE001 - the store is being created
+        return False

@@ -23,7 +23,7 @@ from hpo.drivers.stopping import GracefulStop, StopRequested, StudyStopped
 from hpo.drivers.worker import ObjectiveFactory, WorkerSpec, run_worker, run_worker_process, worker_seeds
 from hpo.errors import UsageError
 from hpo.spaces import DEFAULT_MAX_GRID_POINTS, MODELS, SearchSpace, check_grid_size, load_space
-from hpo.store import best_value, fail_stale_trials, load_study, open_storage, store_failures, store_lock
+from hpo.store import best_value, deleted_while_running, fail_stale_trials, load_study, open_storage, store_failures, store_lock
 
 #: Trials of a study when ``n_trials`` is not given (a grid study runs its whole grid).
 DEFAULT_TRIALS = 20
@@ -227,7 +227,7 @@ def _drive(
     :class:`~hpo.errors.StoreError`; both keep every finished trial (see :mod:`.stopping`).
     """
     try:
-        with store_failures(url, name):
+        with store_failures(url, name), deleted_while_running(name, lambda: store):
             study = load_study(name, store)
             if tuners.is_kerastuner(config.algo):  # KerasTuner proposes the trials and adds them to the study
                 with _Progress(study, config.target_trials, enabled=progress) as bar:

@@ -31,7 +31,7 @@ from hpo.drivers.config import StudyConfig, make_pruner
 from hpo.drivers.queue import enqueue_missing, pending_trials, pop_waiting_trial
 from hpo.drivers.stopping import GracefulStop, StopRequested
 from hpo.errors import HpoError
-from hpo.store import fail_stale_trials, load_study, open_storage, store_failures
+from hpo.store import deleted_while_running, fail_stale_trials, load_study, open_storage, store_failures
 
 _log = logging.getLogger(__name__)
 
@@ -63,7 +63,8 @@ def run_worker(spec: WorkerSpec, on_trial_done: Callable[[], None] | None = None
     store (disk full, read-only) is a :class:`~hpo.errors.StoreError` (see :mod:`.stopping`).
     """
     stop = stop or GracefulStop()
-    with stop.installed(), store_failures(spec.storage_url, spec.study_name):
+    with stop.installed(), store_failures(spec.storage_url, spec.study_name), \
+            deleted_while_running(spec.study_name, lambda: open_storage(spec.storage_url)):  # fmt: skip
         done = _work(spec, on_trial_done, stop)
     if stop.signalled:
         raise StopRequested("stopped by signal SIGTERM")

@@ -14,13 +14,23 @@ from __future__ import annotations
 from hpo.store.integrity import integrity_problems
 from hpo.store.locks import store_lock
 from hpo.store.storage import fail_stale_trials, heartbeat_interval, open_storage, store_failures
-from hpo.store.studies import StudyInfo, best_value, count_trials, list_studies, load_study, study_attrs, study_names
+from hpo.store.studies import (
+    StudyInfo,
+    best_value,
+    count_trials,
+    deleted_while_running,
+    list_studies,
+    load_study,
+    study_attrs,
+    study_names,
+)
 from hpo.store.urls import redact
 
 __all__ = [
     "StudyInfo",
     "best_value",
     "count_trials",
+    "deleted_while_running",
     "fail_stale_trials",
     "heartbeat_interval",
     "integrity_problems",

@@ -25,12 +25,18 @@ OPTUNA_COLUMNS = {
 }
 
 
-def table_columns(path: Path) -> dict[str, set[str]]:
-    """Tables of the SQLite file ``path`` and their columns (read-only; SQLite's internal tables left out)."""
-    connection = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
+def table_columns(path: Path) -> tuple[dict[str, set[str]], bool]:
+    """Tables of the SQLite file ``path`` and their columns (SQLite's internal tables left out), and
+    whether Optuna's version tables hold their rows (a store completely created). Read-only."""
+    connection = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, timeout=60)  # a writer may hold it
     try:
         names = [n for (n,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'") if not n.startswith("sqlite_")]
-        return {n: {row[1] for row in connection.execute(f"PRAGMA table_info({_quoted(n)})")} for n in names}
+        tables = {n: {row[1] for row in connection.execute(f"PRAGMA table_info({_quoted(n)})")} for n in names}
+        stamped = all(
+            name in tables and connection.execute(f"SELECT count(*) FROM {name}").fetchone()[0] > 0
+            for name in ("version_info", "alembic_version")
+        )
+        return tables, stamped
     finally:
         connection.close()
 
@@ -40,7 +46,7 @@ def _quoted(name: str) -> str:
 
 
 def check_sqlite_store(path: Path, shown: str, *, create: bool) -> bool:
-    """Whether ``path`` already is an Optuna store; refuse (:class:`StoreError`) what must not be opened.
+    """Whether ``path`` already is a complete Optuna store; refuse (:class:`StoreError`) what must not be opened.
 
     With ``create`` a missing or empty file is fine (it becomes a store); without, it is refused.
     """
@@ -49,7 +55,7 @@ def check_sqlite_store(path: Path, shown: str, *, create: bool) -> bool:
             return False
         raise StoreError(f"there is no study store at {shown}; check --storage, or start one with 'hpo run'")
     try:
-        tables = table_columns(path)
+        tables, stamped = table_columns(path)
     except sqlite3.DatabaseError as err:
         raise StoreError(f"cannot open the study store {shown}: {path} is not a study store ({err}); give another --storage") from None
     foreign = sorted(n for n, columns in tables.items() if n not in OPTUNA_COLUMNS or not OPTUNA_COLUMNS[n] <= columns)
@@ -63,4 +69,4 @@ def check_sqlite_store(path: Path, shown: str, *, create: bool) -> bool:
         )
     if not tables and not create:
         raise StoreError(f"{shown} holds no study store (no tables); check --storage, or start one with 'hpo run'")
-    return bool(tables)
+    return stamped and OPTUNA_COLUMNS.keys() <= tables.keys()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,3 +65,20 @@ def best_value(study: optuna.Study) -> float | None:
         return float(study.best_value)
     except ValueError:
         return None
+
+
+@contextmanager
+def deleted_while_running(study_name: str, storage: Callable[[], optuna.storages.BaseStorage]) -> Iterator[None]:
+    """Turn the ``KeyError`` Optuna raises once study ``study_name`` is deleted under a running study
+    (``hpo delete``, the dashboard's delete button) into a one-line :class:`StoreError`.
+
+    ``storage`` opens the store, only when such an error has to be told from another one.
+    """
+    try:
+        yield
+    except KeyError:
+        if study_name in study_names(storage()):
+            raise
+        raise StoreError(
+            f"study {study_name!r} was deleted from the store while it ran (by 'hpo delete' or the dashboard); its workers stopped"
+        ) from None

@@ -171,6 +171,8 @@ def test_fuzzed_run_arguments_end_in_one_line_and_no_study(
 def test_fuzzed_study_commands_end_in_one_line(
     command: str, study: str, storage: str | None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    if storage is None:
+        open_storage(f"sqlite:///{tmp_path / 'hpo.db'}")  # an existing store: read-only commands do not create one
     argv = [command, study, "--storage", storage or f"sqlite:///{tmp_path / 'hpo.db'}"]
     line = _assert_one_line_exit_2(_exit_code(argv), capsys)
     if storage is None:

@@ -21,7 +21,7 @@ from test_drivers import CheapObjective
 from hpo import drivers
 from hpo.drivers.queue import enqueue_missing
 from hpo.errors import UsageError
-from hpo.spaces import Grid, check_grid_size, load_space
+from hpo.spaces import load_space
 from hpo.store import load_study, open_storage
 
 pytestmark = pytest.mark.reliability
@@ -71,6 +71,8 @@ def test_huge_grid_is_counted_not_built_and_refused_with_its_size(tmp_path: Path
     assert peak_mb < MEMORY_BOUND_MB
     assert not (Path(os.environ["HPO_HOME"]) / "data").exists()  # refused before any dataset was prepared
     # Counting costs nothing whatever the size (the command's time is that of starting Python and hpo).
+    from hpo.spaces import check_grid_size
+
     started = time.perf_counter()
     with pytest.raises(UsageError, match="has 6,918,306,240,000 points"):
         check_grid_size(load_space("rf").grid(1000), 100_000, "rf", 1000)
@@ -104,6 +106,8 @@ def test_max_grid_points_states_the_limit_and_raises_it(tmp_path: Path, tiny_dat
     assert not (Path(os.environ["HPO_HOME"]) / "hpo.db").exists()
     study = drivers.run("rf", "grid", tiny_dataset, space=space, max_grid_points=8, jobs=1, progress=False, objective_factory=CheapObjective())
     assert len(study.trials) == 8
+    from hpo.spaces import Grid
+
     assert isinstance(drivers.StudyConfig.from_attrs("x", study.user_attrs).grid_points(), Grid)
 
 

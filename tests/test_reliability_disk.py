@@ -220,7 +220,7 @@ def test_another_applications_sqlite_file_is_refused_and_never_modified(
     assert [p.name for p in tmp_path.glob("other.db*")] == ["other.db"]  # no journal, WAL or lock file beside it
 
 
-@pytest.mark.parametrize("argv", [["list"], ["show", "s"], ["check", "s"], ["best", "s"], ["resume", "s"], ["dashboard"]])
+@pytest.mark.parametrize("argv", [["list"], ["show", "s"], ["check", "s"], ["best", "s"], ["resume", "s"]])
 def test_read_only_commands_on_a_mistyped_store_create_nothing(argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     typo = tmp_path / "hpo.bd"
     assert main([*argv, "--storage", f"sqlite:///{typo}"]) == 2

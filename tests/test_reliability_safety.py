@@ -101,6 +101,7 @@ def test_working_store_with_password_parameter_never_shows_it(tmp_path: Path, se
      ("x.db?timeout=abc", "could not convert string to float: 'abc'; check the options after '?'")],
 )  # fmt: skip
 def test_malformed_sqlite_urls_are_one_line(suffix: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    open_storage(f"sqlite:///{tmp_path}/x.db")  # an existing store, so that the URL's option is what fails
     assert main(["list", "--storage", f"sqlite:///{tmp_path}/{suffix}"]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and err.startswith("hpo: error: ") and message in err

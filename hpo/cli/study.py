@@ -234,7 +234,7 @@ def _dashboard(args: argparse.Namespace) -> int:
 
     if not 0 < args.port < 65536:
         raise UsageError(f"--port {args.port}: choose a port between 1 and 65535")
-    storage = open_storage(args.storage, create=False)
+    storage = open_storage(args.storage)  # may start empty: studies started later appear in it
     if not _is_loopback(args.host):
         print(f"hpo: warning: the dashboard on {args.host} is reachable from other machines and can delete studies",
               file=sys.stderr)  # fmt: skip

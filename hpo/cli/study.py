@@ -17,7 +17,8 @@ from hpo.cli.cluster import add_backend_options
 from hpo.cli.data import add_data_options, prepared_from_args
 from hpo.drivers.algorithms import ALGORITHMS
 from hpo.errors import UsageError
-from hpo.spaces import MODELS, load_space, parse_assignments
+from hpo.models import available_models, default_space
+from hpo.spaces import load_space, parse_assignments
 from hpo.store import list_studies, open_storage, redact
 
 _STORAGE_HELP = "SQLAlchemy URL of the study store (default: sqlite:///<hpo home>/hpo.db)"
@@ -26,7 +27,8 @@ _STORAGE_HELP = "SQLAlchemy URL of the study store (default: sqlite:///<hpo home
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the study sub-commands to the ``hpo`` parser."""
     run = sub.add_parser("run", help="run (or continue) a hyperparameter study")
-    run.add_argument("--model", choices=list(MODELS), required=True, help="classifier to tune")
+    run.add_argument("--model", required=True, metavar="MODEL",
+                     help=f"classifier to tune: {', '.join(available_models())}, or a hpo.models.Model subclass as package.module:Class")
     run.add_argument("--algo", choices=ALGORITHMS, required=True, help="search algorithm (bayes: scikit-optimize GP; kt-*: KerasTuner, ANN only)")
     run.add_argument("--trials", type=int, default=None, metavar="N",
                      help=f"total trials of the study (default: {drivers.DEFAULT_TRIALS}; grid: every point)")
@@ -95,7 +97,7 @@ def _add_quiet(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    space = load_space(args.space or args.model)
+    space = load_space(args.space) if args.space else default_space(args.model)
     if args.set:
         space = space.with_overrides(parse_assignments(args.set))
     data = prepared_from_args(args)

@@ -16,13 +16,15 @@ from hpo import paths, tuners
 from hpo.data.prepared import PreparedDataset
 from hpo.drivers.algorithms import check_algorithm
 from hpo.drivers.backends import check_backend, run_on_dask
-from hpo.drivers.config import StudyConfig, check_study_name, default_study_name, make_pruner
+from hpo.drivers.config import StudyConfig, check_model_code, check_study_name, default_study_name, make_pruner
 from hpo.drivers.datasets import dataset_on_disk, recorded_dataset
 from hpo.drivers.queue import budget_trials, enqueue_missing
 from hpo.drivers.stopping import GracefulStop, StopRequested, StudyStopped
 from hpo.drivers.worker import ObjectiveFactory, WorkerSpec, run_worker, run_worker_process, worker_seeds
 from hpo.errors import UsageError
-from hpo.spaces import MODELS, SearchSpace, load_space
+from hpo.models import check_missing_values, check_plugin, code_differences, default_space, get_model, model_code, model_ref
+from hpo.models.registry import ModelLike
+from hpo.spaces import SearchSpace, load_space
 from hpo.store import best_value, fail_stale_trials, load_study, open_storage, store_failures, store_lock
 
 #: Trials of a study when ``n_trials`` is not given (a grid study runs its whole grid).
@@ -37,7 +39,7 @@ class WorkerDied(RuntimeError):
 
 
 def run(
-    model: str,
+    model: ModelLike,
     algo: str,
     data: PreparedDataset | str | os.PathLike[str],
     *,
@@ -58,16 +60,19 @@ def run(
 ) -> optuna.Study:
     """Tune ``model`` with algorithm ``algo`` on ``data`` until the study holds ``n_trials`` trials.
 
-    ``data`` is a prepared dataset or its path/hash; ``space`` a search space, its name or YAML
-    path (default: the model's own, ``search_spaces/<model>.yaml``). ``n_trials`` is the study's
+    ``model`` is a built-in name (``ann``, ``rf``, ``bdt``), an ``hpo.models`` entry-point name,
+    ``package.module:Class`` or a :class:`~hpo.models.Model` class; a plug-in is tried on a few
+    events before the study starts. ``data`` is a prepared dataset or its path/hash; ``space`` a
+    search space, its name or YAML path (default: the model's own, ``search_spaces/<model>.yaml``
+    or a plug-in's ``space``). ``n_trials`` is the study's
     total (default 20; for ``grid`` the whole grid, or its first ``n_trials`` points). ``jobs``
     worker processes share the study (default 2); ``backend="dask"`` runs them as tasks of the
     Dask cluster at ``scheduler`` (:mod:`.backends`). ``kt-hyperband``/``kt-bayes`` run a
     KerasTuner search in this process (:mod:`hpo.tuners`). An existing study of the same name
     continues if its recorded settings match, and is refused otherwise. Returns the study.
     """
-    if model not in MODELS:
-        raise UsageError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    model = model_ref(model)
+    get_model(model)  # one line for an unknown model or a broken plug-in
     check_algorithm(algo)
     jobs = _workers(algo, model, prune, jobs, backend, scheduler)
     _check_positive("seed", seed, allow_zero=True)
@@ -77,8 +82,10 @@ def run(
         _check_positive("grid_levels", grid_levels)
     make_pruner(prune)
     _check_metric(metric)
-    space = _resolve_space(space if space is not None else model, model)
+    space = _resolve_space(space if space is not None else default_space(model), model)
     dataset = dataset_on_disk(data)
+    check_missing_values(model, dataset, space)
+    check_plugin(model, space, dataset)
     grid_size = len(space.grid(grid_levels)) if algo == "grid" else None
     config = StudyConfig(
         model=model,
@@ -93,6 +100,7 @@ def run(
         prune=prune,
         grid_levels=grid_levels,
         sampler_options=dict(sampler_options or {}),
+        model_code=model_code(model),
     )
     name = check_study_name(study_name or default_study_name(model, algo, dataset.hash))
     url = storage or paths.default_storage_url()
@@ -104,7 +112,7 @@ def run(
 
 
 def run_repeats(
-    model: str,
+    model: ModelLike,
     algo: str,
     data: PreparedDataset | str | os.PathLike[str],
     *,
@@ -122,6 +130,7 @@ def run_repeats(
     _check_positive("repeats", repeats)
     _check_positive("seed", seed, allow_zero=True)
     dataset = dataset_on_disk(data)
+    model = model_ref(model)
     base = check_study_name(study_name or default_study_name(model, algo, dataset.hash))
     return [
         run(model, algo, dataset, seed=s, study_name=f"{base}-seed{s}", **options)
@@ -155,8 +164,12 @@ def resume(
     store = open_storage(storage)
     study = load_study(study_name, store)
     config = StudyConfig.from_attrs(study_name, study.user_attrs)
+    config.model_code = check_model_code(study_name, config)  # refuses other model code than recorded
     jobs = _workers(config.algo, config.model, config.prune, jobs, backend, scheduler)
     dataset = recorded_dataset(study_name, config, data, force)
+    space = config.search_space()
+    check_missing_values(config.model, dataset, space)
+    check_plugin(config.model, space, dataset)
     if dataset.hash != config.dataset_hash or str(dataset.path) != config.dataset_path:
         study.set_user_attr("previous_datasets", [*study.user_attrs.get("previous_datasets", []), config.dataset_hash])
         config.dataset_hash, config.dataset_path = dataset.hash, str(dataset.path)
@@ -177,6 +190,8 @@ def _create_or_continue(store: optuna.storages.RDBStorage, name: str, config: St
         study = load_study(name, store)
         recorded = StudyConfig.from_attrs(name, study.user_attrs)
         changed = recorded.differences(config)
+        if recorded.model_code:
+            changed += [f"model {k}" for k in code_differences(recorded.model_code, config.model_code, config.model)]
         if changed:
             raise UsageError(
                 f"study {name!r} already exists with different {', '.join(changed)}; "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -11,6 +10,8 @@ import numpy as np
 from hpo import metrics
 from hpo.data.prepared import PreparedDataset
 from hpo.errors import UsageError
+from hpo.models import Model, check_missing_values, model_ref
+from hpo.models.registry import ModelLike
 from hpo.objectives.base import backend
 from hpo.objectives.scoring import make_scorer
 from hpo.spaces.space import SearchSpace
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
 
 class Objective:
     """Callable ``(trial) -> validation score`` (higher is better) for one model, dataset and space.
+
+    ``model`` is a built-in name, a plug-in reference (``package.module:Class`` or an entry-point
+    name) or a :class:`~hpo.models.Model` class or instance from an importable module.
 
     Each trial stores the user attributes ``train_auc``, ``val_auc``, ``overtraining_gap``
     (train minus validation AUC), ``fit_time_s``, ``n_params`` (ANN weights; RF tree nodes) and
@@ -33,7 +37,7 @@ class Objective:
 
     def __init__(
         self,
-        model: str,
+        model: ModelLike,
         data: PreparedDataset,
         space: SearchSpace,
         *,
@@ -42,12 +46,14 @@ class Objective:
         threads: int = 1,
         seed: int = 0,
     ) -> None:
-        backend(model)  # validates the name
+        model = model_ref(model)
+        backend(model)  # validates the reference
         if space.model != model:
             raise UsageError(f"search space {space.source} is for model {space.model!r}, not {model!r}")
         space.check_complete()
         if not isinstance(threads, int) or threads < 1:
             raise UsageError(f"threads must be a positive integer, got {threads!r}")
+        check_missing_values(model, data, space)
         self.model = model
         self.data = data
         self.space = space
@@ -58,8 +64,8 @@ class Objective:
         self.seed = seed
 
     @property
-    def backend(self) -> ModuleType:
-        """The module that fits the model (looked up on use, so the objective pickles for workers)."""
+    def backend(self) -> Model:
+        """The model object that fits (looked up on use, so the objective pickles for workers)."""
         return backend(self.model)
 
     def __call__(self, trial: optuna.trial.Trial) -> float:
@@ -97,7 +103,7 @@ def _set_attrs(trial: optuna.trial.Trial, attrs: dict[str, Any]) -> None:
 
 
 def build_objective(
-    model: str,
+    model: ModelLike,
     data: PreparedDataset,
     space: SearchSpace,
     *,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import tempfile
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -90,7 +91,7 @@ def check_plugin(model: ModelLike, space: SearchSpace, data: PreparedDataset) ->
     reported: list[int] = []
 
     def report(step: int, scores: np.ndarray) -> None:
-        _check_scores(ref, name, "the reporter's scores", scores, len(val))
+        _check_scores(ref, f"{name}.fit reported scores of", scores, len(val))
         reported.append(step)
 
     try:
@@ -102,7 +103,7 @@ def check_plugin(model: ModelLike, space: SearchSpace, data: PreparedDataset) ->
     if not hasattr(fit, "estimator") or not hasattr(fit, "fit_time_s"):
         raise UsageError(f"--model {ref}: {name}.fit returned {type(fit).__name__}, not hpo.models.FitResult")
     scores = _call(ref, name, "predict", instance.predict, fit.estimator, val.X)
-    _check_scores(ref, name, "predict", scores, len(val))
+    _check_scores(ref, f"{name}.predict returned", scores, len(val))
     importances = _call(ref, name, "feature_importances", instance.feature_importances, fit.estimator)
     if importances is not None and np.shape(importances) != (data.n_features,):
         raise UsageError(
@@ -111,7 +112,9 @@ def check_plugin(model: ModelLike, space: SearchSpace, data: PreparedDataset) ->
         )
     with tempfile.TemporaryDirectory(prefix="hpo-try-") as tmp:
         _call(ref, name, "save", instance.save, fit.estimator, Path(tmp))
-        reloaded = _call(ref, name, "load", instance.load, Path(tmp))
+        with warnings.catch_warnings():  # the joblib warning is about files from elsewhere; this one was just written
+            warnings.filterwarnings("ignore", message=".*unpickles Python objects.*")
+            reloaded = _call(ref, name, "load", instance.load, Path(tmp))
         again = _call(ref, name, "predict", instance.predict, reloaded, val.X)
     if not np.allclose(np.asarray(again, dtype=float), np.asarray(scores, dtype=float), rtol=1e-6, atol=1e-9):
         raise UsageError(f"--model {ref}: the model {name}.load reads back predicts differently from the one {name}.save wrote")
@@ -138,12 +141,12 @@ def _call(ref: str, name: str, method: str, func: Any, *args: Any) -> Any:
         raise UsageError(f"--model {ref}: {name}.{method} failed ({_one_line(err)})") from None
 
 
-def _check_scores(ref: str, name: str, what: str, scores: Any, n: int) -> None:
+def _check_scores(ref: str, what: str, scores: Any, n: int) -> None:
     shape = np.shape(scores)
     if shape != (n,):
-        raise UsageError(f"--model {ref}: {name}.{what} returned shape {shape} for {n} events; return one score per event, shape ({n},)")
+        raise UsageError(f"--model {ref}: {what} shape {shape} for {n} events; return one score per event, shape ({n},)")
     if not np.issubdtype(np.asarray(scores).dtype, np.number):
-        raise UsageError(f"--model {ref}: {name}.{what} returned {np.asarray(scores).dtype} values; return numbers")
+        raise UsageError(f"--model {ref}: {what} {np.asarray(scores).dtype} values; return numbers")
 
 
 def _one_line(err: BaseException) -> str:

@@ -10,6 +10,7 @@ import optuna
 import pytest
 from conftest import make_tiny_dataset
 
+import hpo
 from hpo import metrics
 from hpo.cli import main
 from hpo.data.prepared import PreparedDataset, Split
@@ -156,3 +157,18 @@ def test_cli_refuses_nan_for_the_sklearn_forest_before_any_trial(hpo_home: Path,
     assert list_studies(open_storage()) == []
     # the forest's XGBoost engine takes them
     assert main([*argv, "--set", "engine=xgboost", "--set", "n_estimators=10"]) == 0
+
+
+def test_cli_bdt_study_with_hyperband_and_best(hpo_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = make_tiny_dataset(n=3000).write(hpo_home / "data" / "tiny.arrow")
+    argv = ["run", "--model", "bdt", "--algo", "tpe", "--trials", "8", "--prune", "hyperband", "--jobs", "2", "--quiet",
+            "--prepared", str(path), "--set", "n_estimators=80", "--set", "early_stopping_rounds=0"]  # fmt: skip
+    assert main(argv) == 0
+    assert "bdt-tpe-tiny0000 in sqlite:///" in capsys.readouterr().out
+    study = optuna.load_study(study_name="bdt-tpe-tiny0000", storage=open_storage())
+    assert len(study.trials) == 8 and study.user_attrs["model_code"] == {"module": "hpo.models.bdt", "class": "BDT", "version": hpo.__version__}
+    assert main(["best", "bdt-tpe-tiny0000"]) == 0  # reads the saved booster back and checks the test AUC
+    folder = hpo_home / "bdt-tpe-tiny0000" / "best"
+    test = PreparedDataset.open(path).test
+    auc = metrics.roc_auc(test.y, load_model(folder).predict(test.X), test.w)
+    assert abs(auc - study.user_attrs["best_test_auc"]) < 1e-9

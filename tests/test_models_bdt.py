@@ -159,7 +159,7 @@ def test_cli_refuses_nan_for_the_sklearn_forest_before_any_trial(hpo_home: Path,
     assert main([*argv, "--set", "engine=xgboost", "--set", "n_estimators=10"]) == 0
 
 
-def test_cli_bdt_study_with_hyperband_and_best(hpo_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_bdt_study_with_hyperband_best_report_compare(hpo_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = make_tiny_dataset(n=3000).write(hpo_home / "data" / "tiny.arrow")
     argv = ["run", "--model", "bdt", "--algo", "tpe", "--trials", "8", "--prune", "hyperband", "--jobs", "2", "--quiet",
             "--prepared", str(path), "--set", "n_estimators=80", "--set", "early_stopping_rounds=0"]  # fmt: skip
@@ -172,3 +172,7 @@ def test_cli_bdt_study_with_hyperband_and_best(hpo_home: Path, capsys: pytest.Ca
     test = PreparedDataset.open(path).test
     auc = metrics.roc_auc(test.y, load_model(folder).predict(test.X), test.w)
     assert abs(auc - study.user_attrs["best_test_auc"]) < 1e-9
+    assert main(["report", "bdt-tpe-tiny0000"]) == 0
+    assert (hpo_home / "bdt-tpe-tiny0000" / "report" / "report.html").is_file()
+    assert main(["compare", "bdt-tpe-tiny0000"]) == 0
+    assert "bdt" in capsys.readouterr().out

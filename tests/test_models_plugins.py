@@ -156,3 +156,25 @@ def test_broken_plugins_are_one_line_before_any_trial(case: str, prepared: Path,
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("hpo: error: ") and message in err, err
     assert list_studies(open_storage()) == []
+
+
+def test_the_class_itself_from_python(prepared: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hpo import drivers
+    from hpo.errors import UsageError
+    from hpo.models import Model, model_ref
+    from hpo.models.bdt import BDT
+
+    monkeypatch.syspath_prepend(str(REPO))
+    from examples.adaboost_bdt import AdaBoostBDT
+
+    assert model_ref(BDT) == model_ref(BDT()) == "bdt"
+    assert model_ref(AdaBoostBDT) == EXAMPLE
+    study = drivers.run(AdaBoostBDT, "random", prepared, n_trials=2, jobs=1, progress=False, space=None, study_name="ada-py")
+    assert study.user_attrs["model"] == EXAMPLE and len(study.trials) == 2
+
+    class Local(AdaBoostBDT):
+        pass
+
+    with pytest.raises(UsageError, match="Local is defined in a function; workers import models by name"):
+        drivers.run(Local, "random", prepared, n_trials=1, jobs=1, progress=False)
+    assert issubclass(AdaBoostBDT, Model)

@@ -19,6 +19,7 @@ import hashlib
 import importlib
 import inspect
 import os
+import re
 import sys
 from collections.abc import Mapping
 from importlib import metadata
@@ -112,11 +113,16 @@ def clear_cache() -> None:
 
 
 # -- resolution -------------------------------------------------------------------------------
+_CLASS_PATH = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
+
+
 @functools.cache
 def _load(ref: str) -> Model:
     if ref in BUILTIN:
         cls = _import(BUILTIN[ref], ref)
     elif ":" in ref:
+        if not _CLASS_PATH.match(ref):
+            raise UsageError(f"--model {ref!r}: write package.module:Class (Python names separated by dots)")
         cls = _import(ref, ref)
     else:
         entry = _entry_points().get(ref)

@@ -27,10 +27,12 @@ class Objective:
     name) or a :class:`~hpo.models.Model` class or instance from an importable module.
 
     Each trial stores the user attributes ``train_auc``, ``val_auc``, ``overtraining_gap``
-    (train minus validation AUC), ``fit_time_s``, ``n_params`` (ANN weights; RF tree nodes) and
-    ``epochs``/``best_epoch``/``hidden_units`` (ANN) or ``n_estimators`` (RF). The validation
-    score is reported after every epoch (ANN) or growth stage (RF); with ``prune`` the trial is
-    stopped with :class:`optuna.TrialPruned` when the study's pruner says so. A configuration
+    (train minus validation AUC), ``fit_time_s`` and what the model's fit adds: ``n_params``
+    (ANN weights; tree nodes), ``epochs``/``best_epoch``/``hidden_units`` (ANN), ``n_estimators``
+    (RF trees; BDT rounds kept) and ``rounds_trained`` (BDT). The model reports validation scores
+    as it trains (ANN: every epoch; RF: every growth stage; BDT: every ``report_every`` rounds);
+    with ``prune`` the trial is stopped with :class:`optuna.TrialPruned` when the study's pruner
+    says so. Inputs with NaN are refused for a model that cannot take them. A configuration
     whose outputs are not finite (diverged training) records ``failure`` and returns NaN, which
     Optuna counts as a failed trial.
     """

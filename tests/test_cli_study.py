@@ -83,7 +83,7 @@ def test_run_with_settings_pinned_by_set(tiny_file: Path, capsys: pytest.Capture
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["run", "--model", "svm", "--algo", "bayes"], "invalid choice: 'svm'"),
+        (["run", "--model", "svm", "--algo", "bayes"], "unknown model 'svm'; choose one of ann, rf, bdt"),
         (["run", "--model", "rf", "--algo", "hyperopt"], "invalid choice: 'hyperopt'"),
         (["run", "--model", "rf", "--algo", "tpe", "--space", "{bad}"], "params.depth: model rf has no hyperparameter 'depth'"),
         (["run", "--model", "rf", "--algo", "tpe", "--space", "no-such-space"], "no search space named 'no-such-space'"),

@@ -77,6 +77,8 @@ def test_model_from_a_file(prepared: Path, tmp_path: Path, monkeypatch: pytest.M
     _lifecycle(EXAMPLE, "ada-file", prepared, tmp_path, capsys)
     stored = load_study("ada-file", open_storage())
     assert stored.user_attrs["model_code"] == {"module": "examples.adaboost_bdt", "class": "AdaBoostBDT", "version": "1.0"}
+    assert main(["show", "ada-file"]) == 0
+    assert "model code  examples.adaboost_bdt:AdaBoostBDT 1.0" in capsys.readouterr().out
 
     # another version of the model's code: resuming is refused with one line, before any trial
     import examples.adaboost_bdt as example

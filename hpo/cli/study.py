@@ -162,6 +162,9 @@ def _show(args: argparse.Namespace) -> int:
     print(f"study       {r.name}")
     print(f"store       {r.store}")
     print(f"model       {a.get('model', '-')}   algorithm {a.get('algo', '-')}   metric {a.get('metric', '-')}   prune {a.get('prune', '-')}   seed {a.get('seed', '-')}")
+    code = a.get("model_code") or {}
+    if code and not str(code.get("module", "")).startswith("hpo."):
+        print(f"model code  {code.get('module')}:{code.get('class')} {code.get('version')}")
     print(f"dataset     {a.get('dataset_name', '-')} {str(a.get('dataset_hash', '-'))[:12]} ({a.get('dataset_path', '-')})")
     print(f"trials      {r.counted}/{r.target} counted; " + ", ".join(f"{k.lower()} {v}" for k, v in r.counts.items()))
     if r.mean_trial_s is not None:

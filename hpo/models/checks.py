@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import tempfile
 import warnings
@@ -13,7 +14,7 @@ import numpy as np
 
 from hpo.data.prepared import SPLITS, PreparedDataset, Split
 from hpo.errors import UsageError
-from hpo.models.registry import ModelLike, get_model, is_builtin, model_ref
+from hpo.models.registry import ModelLike, get_model, is_builtin, model_ref, one_line
 from hpo.spaces.loading import load_space
 from hpo.spaces.space import SearchSpace
 
@@ -39,8 +40,6 @@ def default_space(model: ModelLike) -> SearchSpace:
         return SearchSpace.from_dict({**declared, "model": ref}, f"{ref}.space")
     path = Path(declared)
     if not path.is_absolute():
-        import inspect
-
         path = Path(inspect.getfile(type(instance))).parent / path
     data = load_space(path).to_dict()
     return SearchSpace.from_dict({**data, "model": ref}, str(path))
@@ -99,7 +98,7 @@ def check_plugin(model: ModelLike, space: SearchSpace, data: PreparedDataset) ->
     except UsageError:
         raise
     except Exception as err:  # noqa: BLE001 - a failing plug-in is one line
-        raise UsageError(f"--model {ref}: {name}.fit failed on {len(train)} events ({_one_line(err)})") from None
+        raise UsageError(f"--model {ref}: {name}.fit failed on {len(train)} events ({one_line(err)})") from None
     if not hasattr(fit, "estimator") or not hasattr(fit, "fit_time_s"):
         raise UsageError(f"--model {ref}: {name}.fit returned {type(fit).__name__}, not hpo.models.FitResult")
     scores = _call(ref, name, "predict", instance.predict, fit.estimator, val.X)
@@ -138,7 +137,7 @@ def _call(ref: str, name: str, method: str, func: Any, *args: Any) -> Any:
     try:
         return func(*args)
     except Exception as err:  # noqa: BLE001
-        raise UsageError(f"--model {ref}: {name}.{method} failed ({_one_line(err)})") from None
+        raise UsageError(f"--model {ref}: {name}.{method} failed ({one_line(err)})") from None
 
 
 def _check_scores(ref: str, what: str, scores: Any, n: int) -> None:
@@ -147,11 +146,6 @@ def _check_scores(ref: str, what: str, scores: Any, n: int) -> None:
         raise UsageError(f"--model {ref}: {what} shape {shape} for {n} events; return one score per event, shape ({n},)")
     if not np.issubdtype(np.asarray(scores).dtype, np.number):
         raise UsageError(f"--model {ref}: {what} {np.asarray(scores).dtype} values; return numbers")
-
-
-def _one_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
 
 
 __all__ = ["check_missing_values", "check_plugin", "default_space", "features_with_missing"]

@@ -134,12 +134,12 @@ def _load(ref: str) -> Model:
         try:
             cls = entry.load()
         except Exception as err:  # noqa: BLE001 - any failure of the plug-in is reported as one line
-            raise UsageError(f"--model {ref}: the entry point {entry.value!r} cannot be loaded ({_one_line(err)})") from None
+            raise UsageError(f"--model {ref}: the entry point {entry.value!r} cannot be loaded ({one_line(err)})") from None
     _check_class(cls, ref)
     try:
         return cls()
     except Exception as err:  # noqa: BLE001
-        raise UsageError(f"--model {ref}: {cls.__qualname__}() failed ({_one_line(err)}); a model must build without arguments") from None
+        raise UsageError(f"--model {ref}: {cls.__qualname__}() failed ({one_line(err)}); a model must build without arguments") from None
 
 
 def _import(path: str, ref: str) -> Any:
@@ -149,7 +149,7 @@ def _import(path: str, ref: str) -> Any:
     try:
         module = _import_module(module_name)
     except Exception as err:  # noqa: BLE001 - an import error of the user's module is one line
-        raise UsageError(f"--model {ref}: cannot import {module_name} ({_one_line(err)})") from None
+        raise UsageError(f"--model {ref}: cannot import {module_name} ({one_line(err)})") from None
     obj: Any = module
     for part in attr.split("."):
         obj = getattr(obj, part, None)
@@ -215,6 +215,7 @@ def _version(module: Any) -> str:
     return "sha256:" + hashlib.sha256(source).hexdigest()[:16]
 
 
-def _one_line(err: BaseException) -> str:
+def one_line(err: BaseException) -> str:
+    """``Type: first line of the message`` of an exception raised by a plug-in."""
     text = str(err).strip().splitlines()
     return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__

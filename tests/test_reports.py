@@ -142,6 +142,7 @@ def _chromium():
     return webdriver, Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options
 
 
+@pytest.mark.browser
 def test_report_html_in_headless_chromium(grid_study: optuna.Study, storage: str, tmp_path: Path) -> None:
     from PIL import Image
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import uproot
 
-from hpo import paths
+from hpo import paths, progress
 from hpo.data.description import DatasetDescription, ProcessSpec, load_description
 from hpo.data.prepared import PreparedDataset
 from hpo.data.readers import read_process
@@ -78,10 +78,13 @@ def export(
     description: str | os.PathLike[str] | DatasetDescription | None = None,
     out: str | os.PathLike[str] | None = None,
     storage: str | None = None,
+    *,
+    show_progress: bool = True,
 ) -> Export:
     """Score the events of ``input_path`` with the study's best model; write ``<out>.csv`` and
     ``<out>.root`` (tree ``scores``: run, event, valid, score). ``out`` defaults to
-    ``<hpo home>/<study>/export/<input name>_scores``."""
+    ``<hpo home>/<study>/export/<input name>_scores``. A progress bar is drawn on a terminal unless
+    ``show_progress`` is False."""
     path = Path(input_path)
     if not path.is_file():
         raise UsageError(f"--input {path} does not exist; give a ROOT or CSV file to score")
@@ -91,12 +94,16 @@ def export(
         spec = DatasetDescription(**dataset.meta["description"])
     else:
         spec = load_description(description)
-    model = best_model(study, storage)
-    events = read_events(path, spec, model.features)
-    valid = _valid(events, spec)
-    scores = np.full(len(events), np.nan)
-    if valid.any():
-        scores[valid] = model.predict(dataset.transform(events.loc[valid, model.features].to_numpy(np.float64)))
+    with progress.bar(3, f"export {path.name}", "step", enabled=show_progress) as steps:
+        model = best_model(study, storage)
+        steps.update()
+        events = read_events(path, spec, model.features)
+        steps.update()
+        valid = _valid(events, spec)
+        scores = np.full(len(events), np.nan)
+        if valid.any():
+            scores[valid] = model.predict(dataset.transform(events.loc[valid, model.features].to_numpy(np.float64)))
+        steps.update()
     table = pd.DataFrame({"run": events["run"].to_numpy(np.int64), "event": events["event"].to_numpy(np.int64),
                           "valid": valid.astype(np.int8), "score": scores})
 

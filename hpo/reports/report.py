@@ -10,11 +10,10 @@ from typing import Any
 import numpy as np
 import optuna
 import pandas as pd
-from tqdm.auto import tqdm
 
-from hpo import paths
+from hpo import paths, progress
 from hpo.data.prepared import SPLITS, PreparedDataset
-from hpo.reports import history, optimisation, physics
+from hpo.reports import history, optimisation, physics, style
 from hpo.reports.html import Fact, FigureRef, Section, write_report
 from hpo.reports.sources import best_model, open_studies, study_dataset
 from hpo.store import count_trials
@@ -34,25 +33,26 @@ class StudyReport:
     best_cut: physics.BestCut
 
 
-def report(study_name: str, storage: str | None = None, out: str | Path | None = None) -> StudyReport:
+def report(study_name: str, storage: str | None = None, out: str | Path | None = None, *, show_progress: bool = True) -> StudyReport:
     """Write ``report.html`` (self-contained) and ``report.md`` plus the PNG figures to ``out``
     (default ``<hpo home>/<study>/report``), retraining the best model first if ``hpo best`` has
-    not saved it yet."""
+    not saved it yet. The figures carry the experiment tag and status of the dataset description.
+    A progress bar is drawn on a terminal unless ``show_progress`` is False."""
     (study,) = open_studies([study_name], storage)
     out = Path(out) if out is not None else paths.home() / study_name / "report"
     out.mkdir(parents=True, exist_ok=True)
     dataset = study_dataset(study)
-    steps = tqdm(total=4, desc=f"report {study_name}", unit="part", leave=False)
-    sections = [_summary(study, dataset)]
-    steps.update()
-    sections += _optimisation(study, out)
-    steps.update()
-    model = best_model(study, storage)
-    steps.update()
-    model_sections, numbers = _best_model(study, model, dataset, out)
-    sections += model_sections
-    steps.update()
-    steps.close()
+    description = dataset.meta.get("description", {})
+    with progress.bar(4, f"report {study_name}", "part", enabled=show_progress) as steps, style.tagged(style.tag_of(description)):
+        sections = [_summary(study, dataset)]
+        steps.update()
+        sections += _optimisation(study, out)
+        steps.update()
+        model = best_model(study, storage)
+        steps.update()
+        model_sections, numbers = _best_model(study, model, dataset, out)
+        sections += model_sections
+        steps.update()
     html_path, md_path = write_report(f"Study {study_name}", sections, out / "report")
     figures = [f.path for s in sections for f in s.figures]
     return StudyReport(html_path, md_path, figures, **numbers)
@@ -64,8 +64,10 @@ def _summary(study: optuna.Study, dataset: PreparedDataset) -> Section:
     for key, label in (("model", "Model"), ("algo", "Algorithm"), ("seed", "Seed"), ("metric", "Objective")):
         if key in attrs:
             facts.append(Fact(label, attrs[key]))
+    description = dataset.meta.get("description", {})
     facts += [
-        Fact("Dataset", f"{dataset.meta.get('description', {}).get('name', '?')} ({dataset.hash[:12]})"),
+        Fact("Dataset", f"{description.get('name', '?')} ({dataset.hash[:12]})"),
+        *sample_facts(description),
         Fact("Features", ", ".join(dataset.features)),
         Fact("Events (train / val / test)", " / ".join(str(int(dataset.mask(s).sum())) for s in SPLITS)),
     ]
@@ -79,6 +81,22 @@ def _summary(study: optuna.Study, dataset: PreparedDataset) -> Section:
         if key in attrs:
             facts.append(Fact(key.capitalize(), json.dumps(attrs[key]) if not isinstance(attrs[key], str) else attrs[key]))
     return Section("Summary", facts=facts)
+
+
+def sample_facts(description: dict[str, Any]) -> list[Fact]:
+    """What the dataset description says about the sample: title, experiment tag and status,
+    centre-of-mass energy and integrated luminosity (each only when given)."""
+    facts = []
+    if description.get("title"):
+        facts.append(Fact("Sample", description["title"]))
+    tag = style.tag_of(description)
+    if tag:
+        facts.append(Fact("Experiment", str(tag), key="experiment"))
+    if description.get("energy") is not None:
+        facts.append(Fact("Centre-of-mass energy", f"\u221as = {description['energy']:g} TeV"))
+    if description.get("luminosity") is not None:
+        facts.append(Fact("Integrated luminosity", f"{description['luminosity']:g} fb\u207b\u00b9"))
+    return facts
 
 
 def _optimisation(study: optuna.Study, out: Path) -> list[Section]:

@@ -21,10 +21,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Install the system programs the collected tests drive (Chromium, chromedriver, PostgreSQL) when missing."""
-    markers = {name for item in items for name in NEEDS if item.get_closest_marker(name)}
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Install the system programs the selected tests drive (Chromium, chromedriver, PostgreSQL) when missing."""
+    markers = {name for item in session.items for name in NEEDS if item.get_closest_marker(name)}
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     log = reporter.write_line if reporter is not None else print
     try:
         ensure_installed(sorted(markers), log=log)

@@ -94,7 +94,8 @@ def _floor(histories: list[StudyHistory], ref: Reference) -> float:
 
 def plot_regret(histories: list[StudyHistory], ref: Reference, axis: Axis, path: str | Path) -> Path:
     """Regret against trials or wall-clock time on a log scale, one curve per study, seeds of one
-    (algorithm, model) as the median with an inter-quartile band. Returns ``path``."""
+    (algorithm, model) as the median with an inter-quartile band; regrets of zero or less (the
+    study that reached the reference) are drawn on a dotted line below the others. Returns ``path``."""
     histories = [h for h in histories if len(h)]
     if not histories:
         raise StoreError("none of the studies has a finished trial to compare")
@@ -119,8 +120,9 @@ def plot_regret(histories: list[StudyHistory], ref: Reference, axis: Axis, path:
             else:
                 (h,) = members
                 ax.step(grid, regrets(h), where="post", color=color, ls=ls, label=f"{history.group_label(group)}: {h.name}")
-        ax.axhline(floor, color="gray", ls=":", lw=1)
-        ax.text(grid[-1], floor, "reached the reference ", ha="right", va="bottom", fontsize=11, color="gray")
+        if any((regret(h, ref) <= 0).any() for h in histories):
+            ax.axhline(floor, color="gray", ls=":", lw=1)
+            ax.text(grid[-1], floor, "reached the reference ", ha="right", va="bottom", fontsize=11, color="gray")
         ax.set_yscale("log")
         if axis == "trials":
             ax.set_xlabel("Number of trials")
@@ -128,7 +130,7 @@ def plot_regret(histories: list[StudyHistory], ref: Reference, axis: Axis, path:
         else:
             ax.set_xlabel("Wall-clock time [s]")
         metric = history.metric_label(histories[0].metric)
-        ax.set_ylabel(f"Regret: {ref.kind} $-$ best-so-far {metric[0].lower()}{metric[1:]}")
+        ax.set_ylabel(f"Regret in {metric[0].lower()}{metric[1:]}")
         ax.legend(loc="upper right", fontsize=13)
         style.label(ax, ref.label)
         return style.save(fig, path)

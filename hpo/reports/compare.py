@@ -84,6 +84,8 @@ def _retrain_missing(studies: list[optuna.Study], storage: str | None, show_prog
     from hpo.drivers import best
 
     todo = [s for s in studies if "best_test_auc" not in s.user_attrs and best_value(s) is not None]
+    if not todo:
+        return
     with progress.bar(len(todo), "retraining best configurations", "study", enabled=show_progress) as bar:
         for study in todo:
             bar.set_postfix_str(study.study_name)

@@ -20,8 +20,9 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("dataset")
     group.add_argument("--dataset", metavar="PRESET_OR_YAML", default=None,
                        help="preset name (see 'hpo data presets') or YAML description (default: synthetic)")
-    group.add_argument("--features", default="high",
-                       help="'high', 'low', 'all' or a comma-separated list of f_* names (default: high)")
+    group.add_argument("--features", default=None, metavar="SET_OR_NAMES",
+                       help="a feature set of the dataset ('high', 'low', 'all' for the exercise's presets) or a "
+                       "comma-separated list of its feature names (default: the dataset's first set)")
     group.add_argument("--data-root", metavar="DIR", default=None,
                        help="folder that preset file paths are relative to (default: $HPO_DATA_ROOT or ../shared/data)")
     group.add_argument("--data-seed", type=int, default=0, help="seed of the shuffle and split (default: 0)")

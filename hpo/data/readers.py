@@ -288,15 +288,17 @@ def read_file(
     features: list[str],
     *,
     label: int | None,
-    weighted: bool = True,
+    scoring: bool = False,
     extra: Iterable[str] = (),
 ) -> FileEvents:
     """Read ``names`` (features first, then observables) of one file and apply the description.
 
-    ``label`` is the class of every event (1, 0, -1 for data) or None when the label column
-    decides. ``weighted=False`` ignores the weight column (files to score). ``extra`` columns are
-    copied as they are (identifiers for export).
+    ``label`` is the class of every event (1, 0, -1 for data or unknown) or None when the label
+    column decides. ``scoring=True`` reads a file to score: no weight or split column, and an
+    undefined feature that no rule covers marks its event as not kept instead of being refused.
+    ``extra`` columns are copied as they are (identifiers for export).
     """
+    weighted = not scoring
     path = source.path
     steps = [*description.selection, *([] if process.selection is None else [("process " + process.name, process.selection)])]
     cuts = [(s.name, s.cut) if not isinstance(s, tuple) else s for s in steps]
@@ -305,7 +307,7 @@ def read_file(
     for what, text in [*(("selection", c) for _, c in cuts),
                        *((("weight", description.weight),) if weighted and description.weight else ()),
                        *((("label column", description.label.column),) if label is None and description.label else ()),
-                       *((("split column", description.split.column),) if description.split else ())]:  # fmt: skip
+                       *((("split column", description.split.column),) if description.split and not scoring else ())]:  # fmt: skip
         expressions.setdefault(text, Expression(text))
         needed += expressions[text].names
     ids = [c for c in (description.run, description.event) if c]
@@ -341,7 +343,7 @@ def read_file(
             raise DataError(f"{path}: weight {description.weight!r} is NaN or infinite for {bad} event(s); fix the weight expression")
     frame["weight"] = weight * process_scale(description, process)
     frame["label"] = _labels(description, value, path, n) if label is None else np.full(n, label, np.int8)
-    frame["role"] = _roles(description, source, value, path, n)
+    frame["role"] = np.full(n, RANDOM_SPLIT, np.uint8) if scoring else _roles(description, source, value, path, n)
     frame["run"] = np.asarray(raw[description.run], np.int64) if description.run else np.full(n, -1, np.int64)
     frame["event"] = np.asarray(raw[description.event], np.int64) if description.event else np.arange(n, dtype=np.int64)
     frame["entry"] = np.arange(n, dtype=np.int64)
@@ -354,7 +356,7 @@ def read_file(
     for name, text in cuts:
         keep &= to_mask(value(text, f"selection {name!r}"), n, f"selection {name!r}")
         cutflow.append(_flow(name, frame, keep))
-    dropped = _apply_missing(description, frame, features, keep, path)
+    dropped = _apply_missing(description, frame, features, keep, path, strict=not scoring)
     keep &= ~dropped
     cutflow.append(_flow("missing values", frame, keep))
     return FileEvents(frame, keep, cutflow)
@@ -456,10 +458,13 @@ def _roles(description: DatasetDescription, source: InputFile, value: Any, path:
     return roles
 
 
-def _apply_missing(description: DatasetDescription, frame: pd.DataFrame, features: list[str], keep: np.ndarray, path: Path) -> np.ndarray:
+def _apply_missing(
+    description: DatasetDescription, frame: pd.DataFrame, features: list[str], keep: np.ndarray, path: Path, strict: bool = True
+) -> np.ndarray:
     """Mark undefined values NaN in ``frame`` (in place) and return the events a drop rule removes.
 
-    A feature no rule covers must be defined in every kept event.
+    A feature no rule covers must be defined in every kept event (``strict``), else its undefined
+    events count as dropped.
     """
     rules = description.missing_rules()
     dropped = np.zeros(len(frame), bool)
@@ -477,6 +482,9 @@ def _apply_missing(description: DatasetDescription, frame: pd.DataFrame, feature
             uncovered.append(name)
         frame[name] = np.where(undefined, np.nan, values)
     for name in uncovered:
+        if not strict:
+            dropped |= np.isnan(frame[name].to_numpy())
+            continue
         count = int((np.isnan(frame[name].to_numpy()) & keep & ~dropped).sum())
         if count:
             raise DataError(

@@ -356,6 +356,11 @@ class DatasetDescription(_Strict):
             return list(next(iter(sets.values())))
         if isinstance(features, str) and features in sets:
             return list(sets[features])
+        if isinstance(features, str) and "," not in features and features.strip() not in self.available:
+            raise DataError(
+                f"dataset {self.name!r} has no {features!r} features; available: {', '.join(self.available)} "
+                f"(feature sets: {', '.join(sets)})"
+            )
         names = [f.strip() for f in features.split(",")] if isinstance(features, str) else list(features)
         unknown = [f for f in names if f not in self.available]
         if unknown or not names or not all(names):

@@ -152,7 +152,8 @@ class PreparedDataset:
     @property
     def plotted(self) -> list[str]:
         """Columns the reports plot for signal, background and selected events."""
-        return [c for c in self.meta.get("plotted", self.meta.get("observables", [])) if c in self.columns]
+        default = [*self.features[:4], *self.meta.get("observables", [])]  # files written before 'plotted' was recorded
+        return [c for c in dict.fromkeys(self.meta.get("plotted", default)) if c in self.columns]
 
     def display(self, column: str) -> dict[str, Any]:
         """Axis label, unit and log scale of a column (defaults: its name, no unit, linear)."""

@@ -95,7 +95,7 @@ def export(
     else:
         spec = load_description(description)
     model = best_model(study, storage)
-    classes = {str(Path(f).resolve()): p["label"] for p in dataset.meta["processes"] if p["label"] in (0, 1) for f in p["files"]}
+    classes = {str(Path(f).resolve()): p["label"] for p in dataset.meta["processes"] if p["label"] in (0, 1) for f in p.get("files", [])}
     events, valid, labelled = read_events(path, spec, dataset.features, classes)
     scores = np.full(len(events), np.nan)
     if valid.any():

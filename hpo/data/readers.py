@@ -298,7 +298,7 @@ def read_file(
     undefined feature that no rule covers marks its event as not kept instead of being refused.
     ``extra`` columns are copied as they are (identifiers for export).
     """
-    weighted = not scoring
+    weighted = not scoring and label != -1  # real data events count one each
     path = source.path
     steps = [*description.selection, *([] if process.selection is None else [("process " + process.name, process.selection)])]
     cuts = [(s.name, s.cut) if not isinstance(s, tuple) else s for s in steps]
@@ -311,6 +311,7 @@ def read_file(
         expressions.setdefault(text, Expression(text))
         needed += expressions[text].names
     ids = [c for c in (description.run, description.event) if c]
+    _check_columns(description, path, names, cuts, weighted, label is None and not scoring)
     raw = read_columns(description, path, list(dict.fromkeys([*_raw_names(description, needed), *ids, *extra])))
     n = _length(raw, path)
     columns = Columns(description, raw, path)
@@ -360,6 +361,31 @@ def read_file(
     keep &= ~dropped
     cutflow.append(_flow("missing values", frame, keep))
     return FileEvents(frame, keep, cutflow)
+
+
+def _check_columns(
+    description: DatasetDescription, path: Path, names: list[str], cuts: list[tuple[str, str]], weighted: bool, labelled: bool
+) -> None:
+    """Refuse a column the file lacks with one line naming what needs it and the field to fix."""
+    available = file_columns(description, path)
+    kind = "column" if file_format(description, path) == "csv" else "branch"
+    uses: list[tuple[str, str, list[str]]] = [(f"feature {n!r}", "'columns', 'features' or 'derived'", _raw_names(description, [n]))
+                                              for n in names]  # fmt: skip
+    uses += [(f"selection {name!r}", "the selection", _raw_names(description, Expression(text).names)) for name, text in cuts]
+    if weighted and description.weight:
+        uses.append((f"weight {description.weight!r}", "'weight'", _raw_names(description, Expression(description.weight).names)))
+    if labelled and description.label:
+        uses.append((f"label column {description.label.column!r}", "'label'", Expression(description.label.column).names))
+    uses += [(f"'{key}'", f"'{key}'", [getattr(description, key)]) for key in ("run", "event") if getattr(description, key)]
+    problems = [(what, field, c) for what, field, columns in uses for c in columns if c not in available]
+    if problems:
+        what, field, column = problems[0]
+        more = len({c for _, _, c in problems}) - 1
+        where = f" (tree {description.tree!r})" if kind == "branch" and description.tree else ""
+        raise DataError(
+            f"{path}{where} has no {kind} {column} (nearest: {_nearest(column, available)}), which {what} needs"
+            f"{f'; {more} other missing column(s) too' if more else ''}; fix {field} in the description"
+        )
 
 
 def _length(raw: dict[str, Any], path: Path) -> int:

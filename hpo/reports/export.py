@@ -116,8 +116,9 @@ def export(
     try:
         table.to_csv(tmp_csv, index=False)
         with uproot.recreate(tmp_root) as file:  # a TTree (uproot's default for a dict is an RNTuple)
-            tree = file.mktree(TREE, {column: table[column].dtype for column in table.columns})
-            tree.extend({column: table[column].to_numpy() for column in table.columns})
+            numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])]  # text identifiers: CSV only
+            tree = file.mktree(TREE, {column: table[column].to_numpy().dtype for column in numeric})
+            tree.extend({column: table[column].to_numpy() for column in numeric})
         os.replace(tmp_csv, csv)
         os.replace(tmp_root, root)
     finally:

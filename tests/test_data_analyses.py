@@ -366,3 +366,37 @@ def test_higgsml_preset_has_its_own_names_and_ams_regularisation():
     assert dataset.features[0] == "PRI_tau_pt" and len(dataset.features) == 17
     assert dataset.b_reg == 10
     assert "PRI_jet_leading_pt" in dataset.missing and not any(f.startswith("f_") for f in dataset.columns)
+
+
+def test_file_errors_name_the_file_as_written(labelled_csv, capsys):
+    path = _label_description(labelled_csv, features=["DER_mass_viz"])
+    err = _fails(capsys, ["data", "prepare", "--dataset", str(path)], "all.csv has no column DER_mass_viz")
+    assert str(labelled_csv / "all.csv") not in err
+
+
+def test_split_column_gives_fixed_splits(tmp_path):
+    frame = _higgsml(1000)
+    frame["set"] = np.where(np.arange(len(frame)) % 5 == 0, "test", np.where(np.arange(len(frame)) % 5 == 1, "val", "train"))
+    frame.to_csv(tmp_path / "all.csv", index=False)
+    dataset = data.prepare(_label_description(tmp_path, event="EventId",
+                                               split={"column": "set", "train": "train", "val": "val", "test": "test"}),
+                           progress=False)  # fmt: skip
+    for name in ("train", "val", "test"):
+        expected = set(frame.loc[frame["set"] == name, "EventId"])
+        assert set(dataset.frame(name)["event"]) == expected
+
+
+def test_unweighted_sample_is_reported_as_event_counts(tmp_path):
+    from hpo.reports import physics
+    from hpo.reports.report import _selection
+
+    _higgsml(600).to_csv(tmp_path / "all.csv", index=False)
+    dataset = data.prepare(_write(tmp_path, {"label": {"column": "Label", "signal": "s"},
+                                             "samples": [{"name": "all", "files": ["all.csv"]}]}), progress=False)  # fmt: skip
+    assert dataset.weighted is False
+    test = dataset.split("test")
+    scores = np.random.default_rng(0).random(len(test.y)) * 0.5 + 0.5 * test.y
+    section, _, _ = _selection(dataset, physics.Labelled(test.y, scores, test.w), tmp_path)
+    labels = [fact.label for fact in section.facts]
+    assert not any(label.startswith("AMS") for label in labels) and "Selected signal (events)" in labels
+    assert any("unweighted" in note for note in section.notes)

@@ -37,7 +37,15 @@ from tqdm.auto import tqdm
 from hpo import paths
 from hpo.data.description import DatasetDescription, ProcessSpec, load_description
 from hpo.data.prepared import DATA_SPLIT, INDICATOR_SUFFIX, SPLITS, PreparedDataset
-from hpo.data.readers import RANDOM_SPLIT, InputFile, fingerprint, process_scale, read_file, resolve_files
+from hpo.data.readers import (
+    RANDOM_SPLIT,
+    InputFile,
+    fingerprint,
+    named_as_written,
+    process_scale,
+    read_file,
+    resolve_files,
+)
 from hpo.errors import DataError, UsageError
 
 NegativeWeights = Literal["keep", "abs", "zero"]
@@ -174,7 +182,8 @@ def _read_all(
         flows: dict[int, list[list[Any]]] = {}
         for source in files[process.name]:
             bar.set_postfix_str(f"{process.name}: {source.path.name}")
-            read = read_file(description, process, source, stored, features, label=label)
+            with named_as_written(source):
+                read = read_file(description, process, source, stored, features, label=label)
             frame = read.frame[read.keep]
             classes = [label] if label is not None else [1, 0]
             for value in classes:

@@ -12,7 +12,8 @@ import difflib
 import glob
 import hashlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,13 @@ class InputFile:
     path: Path
     role: str | None = None
     entry: str = ""  # the file entry as the description wrote it
+
+    @property
+    def shown(self) -> str:
+        """The file as the user wrote it (the matched file where the entry is a glob)."""
+        if self.entry and not glob.has_magic(self.entry) and "${" not in self.entry:
+            return self.entry
+        return str(self.path)
 
 
 def resolve_files(
@@ -278,6 +286,17 @@ def process_scale(description: DatasetDescription, process: ProcessSpec) -> floa
     if process.cross_section is not None and process.generated is not None and description.luminosity is not None:
         factor *= process.cross_section * PB_PER_INVERSE_FB * description.luminosity / process.generated
     return factor
+
+
+@contextmanager
+def named_as_written(source: InputFile) -> Iterator[None]:
+    """Name ``source`` in error messages as the description wrote it rather than by its resolved path."""
+    try:
+        yield
+    except DataError as err:
+        if source.shown == str(source.path):
+            raise
+        raise DataError(str(err).replace(str(source.path), source.shown)) from None
 
 
 def read_file(

@@ -218,6 +218,15 @@ def test_data_info_cut_flow_matches_pandas(tmp_path, capsys):
 
 
 # -- fixed splits, export, real data ---------------------------------------------------------------
+def _small_rf_space(folder: Path) -> Path:
+    """A fast RF space: a few shallow trees, the depth tuned."""
+    path = folder / "rf.yaml"
+    path.write_text(yaml.safe_dump({"model": "rf", "params": {"max_depth": {"type": "int", "low": 2, "high": 4}},
+                                    "fixed": {"n_estimators": 15, "min_samples_leaf": 5, "min_samples_split": 10,
+                                              "max_features": 1.0, "criterion": "gini", "bootstrap": True}}))  # fmt: skip
+    return path
+
+
 def _fixed_split_description(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
     frame = _higgsml(1500)
     frame.iloc[:1100].to_csv(tmp_path / "train.csv", index=False)
@@ -244,10 +253,7 @@ def test_export_of_a_labelled_file_reproduces_the_best_test_auc(tmp_path, capsys
     from hpo import metrics
 
     path, frame = _fixed_split_description(tmp_path)
-    space = tmp_path / "rf.yaml"
-    space.write_text(yaml.safe_dump({"model": "rf", "params": {"max_depth": {"type": "int", "low": 2, "high": 4}},
-                                     "fixed": {"n_estimators": 20, "min_samples_leaf": 5, "min_samples_split": 10,
-                                               "max_features": 1.0, "criterion": "gini", "bootstrap": True}}))  # fmt: skip
+    space = _small_rf_space(tmp_path)
     assert main(["run", "--model", "rf", "--algo", "random", "--trials", "2", "--jobs", "1", "--dataset", str(path),
                  "--space", str(space), "--study", "fixed", "--quiet"]) == 0  # fmt: skip
     assert main(["best", "fixed"]) == 0
@@ -278,10 +284,7 @@ def test_report_shows_real_data_over_the_stacked_simulation(tmp_path):
     })  # fmt: skip
     dataset = data.prepare(path, progress=False)
     assert dataset.has_data and len(dataset.frame("data")) == 200
-    space = tmp_path / "rf.yaml"
-    space.write_text(yaml.safe_dump({"model": "rf", "params": {"max_depth": {"type": "int", "low": 2, "high": 3}},
-                                     "fixed": {"n_estimators": 10, "min_samples_leaf": 5, "min_samples_split": 10,
-                                               "max_features": 1.0, "criterion": "gini", "bootstrap": True}}))  # fmt: skip
+    space = _small_rf_space(tmp_path)
     assert main(["run", "--model", "rf", "--algo", "random", "--trials", "2", "--jobs", "1", "--dataset", str(path),
                  "--space", str(space), "--study", "withdata", "--quiet"]) == 0  # fmt: skip
     out = tmp_path / "report"

@@ -12,7 +12,7 @@ column-wise by awkward and numpy, so per-object (jagged) ROOT branches work as w
     where(PRI_jet_num > 0, PRI_jet_leading_pt, 0)
 
 The text is parsed by Python's own parser (:mod:`ast`) and only a small set of node types is
-accepted: numbers, column names, arithmetic, comparisons, ``and``/``or``/``not`` (also ROOT's
+accepted: numbers (and ``True``/``False``), column names, ``pi``, ``inf``, ``nan``, arithmetic, comparisons, ``and``/``or``/``not`` (also ROOT's
 ``&&``, ``||``, ``!``), ``&``/``|``/``~``, calls of the functions in :data:`FUNCTIONS`, an integer
 index or a boolean mask in brackets. Nothing is passed to :func:`eval`: there is no attribute
 access, no import and no name outside the columns and the functions.
@@ -92,7 +92,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "count": _count, "len": _num,
 }  # fmt: skip
 
-CONSTANTS: dict[str, float | bool] = {"pi": np.pi, "inf": np.inf, "nan": np.nan, "True": True, "False": False}
+CONSTANTS: dict[str, float] = {"pi": np.pi, "inf": np.inf, "nan": np.nan}
 
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
@@ -144,7 +144,7 @@ class Expression:
 
     def _check(self, node: ast.AST) -> None:
         if isinstance(node, ast.Constant):
-            if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
+            if not isinstance(node.value, (bool, int, float)):
                 raise ExpressionError(f"expression {self.text!r}: only numbers may appear as constants, not {node.value!r}")
         elif isinstance(node, ast.Name):
             if node.id in FUNCTIONS:

@@ -319,16 +319,18 @@ def read_file(
     """
     weighted = not scoring and label != -1  # real data events count one each
     path = source.path
-    steps = [*description.selection, *([] if process.selection is None else [("process " + process.name, process.selection)])]
-    cuts = [(s.name, s.cut) if not isinstance(s, tuple) else s for s in steps]
-    expressions: dict[str, Expression] = {}
-    needed = list(names)
-    for what, text in [*(("selection", c) for _, c in cuts),
-                       *((("weight", description.weight),) if weighted and description.weight else ()),
-                       *((("label column", description.label.column),) if label is None and description.label else ()),
-                       *((("split column", description.split.column),) if description.split and not scoring else ())]:  # fmt: skip
-        expressions.setdefault(text, Expression(text))
-        needed += expressions[text].names
+    cuts = [(step.name, step.cut) for step in description.selection]
+    if any(p.selection for p in description.processes):  # one row for every process, so cut flows line up
+        cuts.append(("process selection", process.selection or "True"))
+    texts = [cut for _, cut in cuts]
+    if weighted and description.weight:
+        texts.append(description.weight)
+    if label is None and description.label:
+        texts.append(description.label.column)
+    if description.split and not scoring:
+        texts.append(description.split.column)
+    expressions = {text: Expression(text) for text in texts}
+    needed = [*names, *(name for e in expressions.values() for name in e.names)]
     ids = [c for c in (description.run, description.event) if c]
     _check_columns(description, path, names, cuts, weighted, label is None and not scoring)
     raw = read_columns(description, path, list(dict.fromkeys([*_raw_names(description, needed), *ids, *extra])))

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     import keras
 
 FILE = "model.keras"
+# Absent input values reach the network as the training mean (0 after scaling) plus an indicator column.
+MISSING_VALUES = "mean"
 PREDICT_BATCH = 8192
 
 

@@ -34,6 +34,11 @@ def backend(model: str) -> ModuleType:
     return importlib.import_module(f"hpo.objectives.{model}")
 
 
+def missing_view(model: str) -> str:
+    """How absent input values reach ``model``: 'native' (NaN), 'value' or 'mean' (see :mod:`hpo.data.prepared`)."""
+    return str(getattr(backend(model), "MISSING_VALUES", "mean"))
+
+
 def loss_weights(w_train: np.ndarray, name: str = "training") -> np.ndarray:
     """Training weights rescaled to mean 1.
 

@@ -11,7 +11,7 @@ import numpy as np
 from hpo import metrics
 from hpo.data.prepared import PreparedDataset
 from hpo.errors import UsageError
-from hpo.objectives.base import backend
+from hpo.objectives.base import backend, missing_view
 from hpo.objectives.scoring import make_scorer
 from hpo.spaces.space import SearchSpace
 
@@ -52,7 +52,7 @@ class Objective:
         self.data = data
         self.space = space
         self.metric = metric
-        self.scorer = make_scorer(metric)
+        self.scorer = make_scorer(metric, b_reg=data.b_reg)
         self.prune = prune
         self.threads = threads
         self.seed = seed
@@ -66,7 +66,8 @@ class Objective:
         import optuna
 
         config = self.space.configuration(self.space.suggest(trial))
-        train, val = self.data.train, self.data.val
+        view = missing_view(self.model)
+        train, val = self.data.split("train", view), self.data.split("val", view)
         fraction = len(val) / len(self.data.table)
 
         def report(step: int, val_scores: np.ndarray) -> None:

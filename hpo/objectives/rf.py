@@ -16,6 +16,8 @@ from hpo.data.prepared import Split
 from hpo.objectives.base import FitResult, Reporter, loss_weights
 
 FILE = "model.joblib"
+# Absent input values reach the forest as the stated value (default: the marker) plus an indicator column.
+MISSING_VALUES = "value"
 
 
 def max_features(value: int | float, n_features: int) -> int | float:

@@ -14,7 +14,7 @@ import numpy as np
 from hpo import __version__
 from hpo.data.prepared import SPLITS, PreparedDataset, Split
 from hpo.errors import DataError, UsageError
-from hpo.objectives.base import backend
+from hpo.objectives.base import backend, missing_view
 from hpo.spaces.models import MODELS
 
 META_FILE = "hpo-model.json"
@@ -54,8 +54,13 @@ class TrainedModel:
     estimator: Any
     info: dict[str, Any] = field(default_factory=dict)  # fit time, epochs, size, data hash, ...
 
+    @property
+    def missing_values(self) -> str:
+        """How absent inputs reach this model: the view of :meth:`PreparedDataset.split` its ``X`` comes from."""
+        return missing_view(self.model)
+
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Signal scores in [0, 1] for rows of scaled features (``Split.X`` / ``PreparedDataset.transform``)."""
+        """Signal scores in [0, 1] for rows of scaled features (``PreparedDataset.split(..., self.missing_values).X``)."""
         X = np.asarray(X, dtype=np.float32)
         if X.ndim != 2 or X.shape[1] != len(self.features):
             raise ValueError(f"expected an (n, {len(self.features)}) feature matrix, got shape {X.shape}")
@@ -127,13 +132,14 @@ def train_model(
     unknown = [s for s in fit_splits if s not in SPLITS]
     if unknown or not fit_splits:
         raise UsageError(f"fit_splits must name some of {', '.join(SPLITS)}, got {list(fit_splits)}")
-    fitted = _concat([data.split(s) for s in dict.fromkeys(fit_splits)])
+    view = missing_view(model)
+    fitted = _concat([data.split(s, view) for s in dict.fromkeys(fit_splits)])
     monitor: Split | None = None
     if model == "ann":
         if "val" in fit_splits:
             fitted, monitor = _holdout(fitted, float(config["holdout_fraction"]), seed)
         else:
-            monitor = data.val
+            monitor = data.split("val", view)
     result = backend(model).fit(config, fitted, monitor, threads=threads, seed=seed)
     info = {
         "fit_time_s": round(result.fit_time_s, 4),
@@ -143,7 +149,7 @@ def train_model(
         "dataset_hash": data.hash,
         "seed": seed,
     }
-    return TrainedModel(model, config, data.features, result.estimator, info)
+    return TrainedModel(model, config, data.input_names(view), result.estimator, info)
 
 
 def _concat(splits: Sequence[Split]) -> Split:

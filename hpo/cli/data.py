@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from hpo import data
+from hpo import data, progress
 from hpo.data.prepared import PreparedDataset
 from hpo.data.synthetic import CHANNELS
 
@@ -36,7 +36,7 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
                        help="use an already prepared dataset (hash prefix or file) instead of the options above")  # fmt: skip
 
 
-def prepared_from_args(args: argparse.Namespace, *, force: bool = False) -> PreparedDataset:
+def prepared_from_args(args: argparse.Namespace, *, force: bool = False, show_progress: bool = True) -> PreparedDataset:
     """The prepared dataset the options of :func:`add_data_options` select (prepared or reused)."""
     if getattr(args, "prepared", None):
         return data.open_prepared(args.prepared)
@@ -49,6 +49,7 @@ def prepared_from_args(args: argparse.Namespace, *, force: bool = False) -> Prep
         negative_weights=args.negative_weights,
         data_root=args.data_root,
         force=force,
+        progress=progress.shown(show_progress),
     )
 
 
@@ -69,6 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     prepare = commands.add_parser("prepare", help="prepare a dataset once (cached by content hash)")
     add_data_options(prepare)
     prepare.add_argument("--force", action="store_true", help="rebuild even if the cached file exists")
+    prepare.add_argument("--quiet", action="store_true", help="no progress bar (none is drawn when stderr is not a terminal)")
     prepare.set_defaults(handler=_prepare)
 
     info = commands.add_parser("info", help="events, weights, negative weights and ranges of a prepared dataset")
@@ -93,7 +95,7 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _prepare(args: argparse.Namespace) -> int:
-    dataset = prepared_from_args(args, force=args.force)
+    dataset = prepared_from_args(args, force=args.force, show_progress=not args.quiet)
     print(f"{dataset!r}\n{dataset.path}")
     return 0
 

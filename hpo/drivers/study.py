@@ -22,6 +22,7 @@ from hpo.drivers.queue import budget_trials, enqueue_missing
 from hpo.drivers.stopping import GracefulStop, StopRequested, StudyStopped
 from hpo.drivers.worker import ObjectiveFactory, WorkerSpec, run_worker, run_worker_process, worker_seeds
 from hpo.errors import UsageError
+from hpo.progress import shown as progress_shown
 from hpo.spaces import MODELS, SearchSpace, load_space
 from hpo.store import best_value, fail_stale_trials, load_study, open_storage, store_failures, store_lock
 
@@ -263,7 +264,7 @@ class _Progress:
 
     def __init__(self, study: optuna.Study, target: int, *, enabled: bool) -> None:
         self.study = study
-        self.bar = tqdm(total=target, desc=study.study_name, unit="trial", disable=not enabled, dynamic_ncols=True)
+        self.bar = tqdm(total=target, desc=study.study_name, unit="trial", disable=not progress_shown(enabled), dynamic_ncols=True)
         self.bar.n = self.bar.last_print_n = len(budget_trials(study))
         self._last = 0.0
 

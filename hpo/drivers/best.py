@@ -54,7 +54,7 @@ def best(study_name: str, storage: str | None = None) -> BestResult:
     data = recorded_dataset(study_name, config, None, force=False)
     params = config.search_space().configuration(trial.params)
     model = train_model(config.model, params, data, fit_splits=("train", "val"), threads=joblib.cpu_count(), seed=config.seed)
-    test = data.test
+    test = data.split("test", model.missing_values)
     scores = model.predict(test.X)
     test_auc = metrics.roc_auc(test.y, scores, test.w)
 

@@ -24,6 +24,7 @@ from hpo.drivers.worker import ObjectiveFactory, WorkerSpec, run_worker, run_wor
 from hpo.errors import UsageError
 from hpo.models import check_missing_values, check_plugin, code_differences, default_space, get_model, model_code, model_ref
 from hpo.models.registry import ModelLike
+from hpo.progress import shown as progress_shown
 from hpo.spaces import SearchSpace, load_space
 from hpo.store import best_value, fail_stale_trials, load_study, open_storage, store_failures, store_lock
 
@@ -278,7 +279,7 @@ class _Progress:
 
     def __init__(self, study: optuna.Study, target: int, *, enabled: bool) -> None:
         self.study = study
-        self.bar = tqdm(total=target, desc=study.study_name, unit="trial", disable=not enabled, dynamic_ncols=True)
+        self.bar = tqdm(total=target, desc=study.study_name, unit="trial", disable=not progress_shown(enabled), dynamic_ncols=True)
         self.bar.n = self.bar.last_print_n = len(budget_trials(study))
         self._last = 0.0
 

@@ -70,6 +70,10 @@ class Model(abc.ABC):
     ``monitors_validation``
         True when :meth:`fit` needs a validation split (early stopping); ``hpo best`` then holds
         out ``holdout_fraction`` (a setting, default 0.1) of train+validation for it.
+    ``fill_missing``
+        how absent input values reach the model when :meth:`handles_missing` is False: ``"mean"``
+        (the training mean, for networks) or ``"value"`` (the description's stated value, by
+        default its marker, for trees); both add one indicator column per feature with absent values.
 
     Instances must be stateless: every fitted object is returned in a :class:`FitResult`.
     """
@@ -78,6 +82,7 @@ class Model(abc.ABC):
     settings: ClassVar[Mapping[str, Accepts]] = {}
     space: ClassVar[Mapping[str, Any] | str | Path | None] = None
     monitors_validation: ClassVar[bool] = False
+    fill_missing: ClassVar[str] = "mean"
 
     # -- what a subclass writes --------------------------------------------------------------
     @abc.abstractmethod
@@ -142,6 +147,11 @@ class Model(abc.ABC):
     def handles_missing(self, config: Mapping[str, Any]) -> bool:
         """Whether the estimator for ``config`` accepts NaN inputs (missing values); default False."""
         return False
+
+    def missing_view(self, config: Mapping[str, Any]) -> str:
+        """The view of a prepared dataset (:meth:`hpo.data.PreparedDataset.split`) the model's
+        inputs come from: ``"native"`` (NaN) where it handles missing values, else :attr:`fill_missing`."""
+        return "native" if self.handles_missing(config) else self.fill_missing
 
 
 def loss_weights(w_train: np.ndarray, name: str = "training") -> np.ndarray:

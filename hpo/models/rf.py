@@ -96,6 +96,7 @@ class RandomForest(Model):
 
     hyperparameters = SCHEMA.tunable
     settings = SCHEMA.settings
+    fill_missing = "value"  # scikit-learn's forest sees the stated value (the marker) and an indicator column
 
     def build(self, config: Mapping[str, Any], n_features: int, *, threads: int = 1, seed: int = 0) -> Any:
         """The unfitted scikit-learn forest, or the XGBoost forest's training parameters."""

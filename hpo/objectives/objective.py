@@ -60,7 +60,7 @@ class Objective:
         self.data = data
         self.space = space
         self.metric = metric
-        self.scorer = make_scorer(metric)
+        self.scorer = make_scorer(metric, b_reg=data.b_reg)
         self.prune = prune
         self.threads = threads
         self.seed = seed
@@ -74,7 +74,8 @@ class Objective:
         import optuna
 
         config = self.space.configuration(self.space.suggest(trial))
-        train, val = self.data.train, self.data.val
+        view = self.backend.missing_view(config)
+        train, val = self.data.split("train", view), self.data.split("val", view)
         fraction = len(val) / len(self.data.table)
 
         def report(step: int, val_scores: np.ndarray) -> None:

@@ -55,9 +55,14 @@ class TrainedModel:
     estimator: Any
     info: dict[str, Any] = field(default_factory=dict)  # fit time, epochs, size, data hash, ...
 
+    @property
+    def missing_values(self) -> str:
+        """How absent inputs reach this model: the view of :meth:`PreparedDataset.split` its ``X`` comes from."""
+        return backend(self.model).missing_view(self.params)
+
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Signal scores in [0, 1] for rows of scaled features (``Split.X`` / ``PreparedDataset.transform``)."""
-        X = np.asarray(X, dtype=np.float32)  # NaN stays NaN: a missing value for the models that take it
+        """Signal scores in [0, 1] for rows of scaled features (``PreparedDataset.split(..., self.missing_values).X``)."""
+        X = np.asarray(X, dtype=np.float32)  # NaN stays NaN for the models that take it ('native' view)
         if X.ndim != 2 or X.shape[1] != len(self.features):
             raise ValueError(f"expected an (n, {len(self.features)}) feature matrix, got shape {X.shape}")
         return backend(self.model).predict(self.estimator, X)
@@ -131,13 +136,14 @@ def train_model(
     if unknown or not fit_splits:
         raise UsageError(f"fit_splits must name some of {', '.join(SPLITS)}, got {list(fit_splits)}")
     check_missing_values(model, data, [config])
-    fitted = _concat([data.split(s) for s in dict.fromkeys(fit_splits)])
+    view = backend(model).missing_view(config)
+    fitted = _concat([data.split(s, view) for s in dict.fromkeys(fit_splits)])
     monitor: Split | None = None
     if backend(model).monitors_validation:
         if "val" in fit_splits:
             fitted, monitor = _holdout(fitted, float(config.get("holdout_fraction", 0.1)), seed)
         else:
-            monitor = data.val
+            monitor = data.split("val", view)
     result = backend(model).fit(config, fitted, monitor, threads=threads, seed=seed)
     info = {
         "fit_time_s": round(result.fit_time_s, 4),
@@ -147,7 +153,7 @@ def train_model(
         "dataset_hash": data.hash,
         "seed": seed,
     }
-    return TrainedModel(model, config, data.features, result.estimator, info)
+    return TrainedModel(model, config, data.input_names(view), result.estimator, info)
 
 
 def _concat(splits: Sequence[Split]) -> Split:

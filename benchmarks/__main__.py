@@ -65,7 +65,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--overhead-trials", type=_ints, help="the two study sizes of the overhead benchmark, e.g. 200,1000")
     p.add_argument("--jobs", type=_positive, help="worker processes (default 2)")
     p.add_argument("--datasets", type=_choices(list(DATASETS)), help=f"comma-separated: {', '.join(DATASETS)}")
-    p.add_argument("--models", type=_choices(MODELS), help="comma-separated: rf,ann")
+    p.add_argument("--models", type=_choices(MODELS), help="comma-separated: rf,ann,bdt")
     p.add_argument("--algos", type=_choices(ALGOS), help=f"comma-separated: {', '.join(ALGOS)}")
     p.add_argument("--ann-epochs", type=_positive, help="epoch cap of the ANN")
     p.add_argument("--rf-max-trees", type=_positive, help="n_estimators cap of the general RF space (default 300)")

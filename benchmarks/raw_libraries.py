@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 import joblib
-import numpy as np
 import optuna
 import pandas as pd
 

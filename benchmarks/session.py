@@ -66,7 +66,7 @@ class Session:
 
     # -- spaces ----------------------------------------------------------------------------
     def space(self, model: str) -> SearchSpace:
-        """The model's own space, with the RF's tree count capped and the ANN's epochs capped."""
+        """The model's own space, with the RF's tree count capped and the ANN's epochs capped (the BDT's as is)."""
         space = load_space(model)
         if model == "rf":
             data = space.to_dict()
@@ -74,7 +74,9 @@ class Session:
             trees["high"] = min(trees["high"], self.settings.rf_max_trees)
             trees["low"] = min(trees["low"], max(1, trees["high"] // 4))
             return SearchSpace.from_dict(data, f"{space.source} (n_estimators <= {trees['high']})")
-        return space.with_overrides({"epochs": self.settings.ann_epochs})
+        if model == "ann":
+            return space.with_overrides({"epochs": self.settings.ann_epochs})
+        return space
 
     def exercise_grid(self) -> SearchSpace:
         """The exercise's 192-point RF grid; in quick mode reduced (labelled in the source)."""

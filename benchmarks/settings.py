@@ -12,7 +12,7 @@ DATASETS: dict[str, str] = {
     "rgs-2e2mu": "RGS 2e2mu VBF vs ggH+ZZ",
 }
 ALGOS: tuple[str, ...] = ("grid", "random", "bayes", "tpe", "cmaes")
-MODELS: tuple[str, ...] = ("rf", "ann")
+MODELS: tuple[str, ...] = ("rf", "ann", "bdt")
 
 
 @dataclass(frozen=True)

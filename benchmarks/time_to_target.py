@@ -22,7 +22,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from hpo import metrics
 from hpo.data import PreparedDataset
-from hpo.objectives.rf import max_features
+from hpo.models.rf import max_features
 from hpo.spaces import SearchSpace
 from benchmarks.report import Table, stopwatch
 from benchmarks.session import Session, trials_frame

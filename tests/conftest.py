@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from system_packages import NEEDS, CannotInstall, ensure_installed
+
 from hpo.data.prepared import SPLITS, PreparedDataset
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -17,6 +19,17 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 # Keep TensorFlow quiet and small in every test process (workers inherit the environment).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Install the system programs the selected tests drive (Chromium, chromedriver, PostgreSQL) when missing."""
+    markers = {name for item in session.items for name in NEEDS if item.get_closest_marker(name)}
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    log = reporter.write_line if reporter is not None else print
+    try:
+        ensure_installed(sorted(markers), log=log)
+    except CannotInstall as err:
+        raise pytest.UsageError(str(err)) from None
 
 
 @pytest.fixture(autouse=True)

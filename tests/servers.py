@@ -31,10 +31,10 @@ def free_port() -> int:
 
 
 def postgres_bin() -> Path:
-    """The folder of Debian's PostgreSQL server programs (``.ci/run`` installs the package)."""
+    """The folder of Debian's PostgreSQL server programs (the test session installs the package when missing, see ``system_packages``)."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not found:
-        raise RuntimeError("PostgreSQL is not installed: apt-get install postgresql (as .ci/run does)")
+        raise RuntimeError("PostgreSQL is not installed: apt-get install postgresql (the test session does this when it runs tests marked postgres)")
     return Path(found[-1]).parent
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -83,7 +84,7 @@ def test_run_with_settings_pinned_by_set(tiny_file: Path, capsys: pytest.Capture
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["run", "--model", "svm", "--algo", "bayes"], "invalid choice: 'svm'"),
+        (["run", "--model", "svm", "--algo", "bayes"], "unknown model 'svm'; choose one of ann, rf, bdt"),
         (["run", "--model", "rf", "--algo", "hyperopt"], "invalid choice: 'hyperopt'"),
         (["run", "--model", "rf", "--algo", "tpe", "--space", "{bad}"], "params.depth: model rf has no hyperparameter 'depth'"),
         (["run", "--model", "rf", "--algo", "tpe", "--space", "no-such-space"], "no search space named 'no-such-space'"),
@@ -211,3 +212,39 @@ def test_run_repeats_makes_one_study_per_seed(tmp_path: Path, tiny_file: Path, c
     assert all(count_trials(load_study(name, store)).get("COMPLETE") == 3 for name in seeds)
     assert main(argv[:-3] + ["--repeats", "0", "--quiet"]) == 2
     assert "repeats must be a positive integer" in capsys.readouterr().err
+
+
+def test_run_resume_and_worker_end_with_a_summary_and_next_commands(tmp_path: Path, tiny_file: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    space = _space_file(tmp_path, [5, 10])
+    url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    argv = ["run", "--model", "rf", "--algo", "random", "--space", str(space), "--prepared", str(tiny_file), "--trials", "3",
+            "--jobs", "1", "--study", "higgs-rf", "--storage", url, "--quiet"]  # fmt: skip
+    for command in (argv, ["resume", "higgs-rf", "--trials", "5", "--jobs", "1", "--storage", url, "--quiet"],
+                    ["worker", "higgs-rf", "--storage", url, "--quiet"]):  # fmt: skip
+        assert main(command) == 0
+        out = capsys.readouterr().out
+        study = load_study("higgs-rf", open_storage(url))
+        best = study.best_trial
+        assert f"best validation auc {best.value:.4f} (trial {best.number})" in out
+        params = out.split("best parameters", 1)[1].splitlines()[0]
+        for key, value in best.params.items():
+            assert f"{key}={value}" in params
+        assert f"  trials           {len(study.trials)} complete\n" in out
+        assert "for this command" in out and "per trial on average" in out
+        next_lines = out.split("next:\n", 1)[1].splitlines()
+        assert [line.split("#")[0].strip() for line in next_lines] == [
+            f"hpo best higgs-rf --storage {url}", f"hpo report higgs-rf --storage {url}", f"hpo dashboard --storage {url}"]
+
+
+def test_summary_of_an_unfinished_study_says_resume(tmp_path: Path, tiny_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hpo.drivers.summary import end_summary
+
+    space = _space_file(tmp_path, [5, 10])
+    assert main(["run", "--model", "rf", "--algo", "random", "--space", str(space), "--prepared", str(tiny_file), "--trials", "2",
+                 "--jobs", "1", "--study", "short", "--quiet"]) == 0  # fmt: skip
+    capsys.readouterr()
+    study = load_study("short", open_storage())
+    study.set_user_attr("target_trials", 4)  # as if the run had been stopped half-way
+    summary = end_summary([study])
+    assert re.search(r"\n  hpo resume short +# 2 trials still to run\n", summary) and "--storage" not in summary

@@ -19,6 +19,7 @@ from servers import free_port
 from hpo import drivers, paths
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
+pytestmark = pytest.mark.browser
 WAIT_S = 60  # bound on every wait for the server or the page
 
 

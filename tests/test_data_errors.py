@@ -106,9 +106,12 @@ def test_unknown_feature(capsys):
            "unknown feature(s) f_lept1_pt", "f_massjj, f_deltajj, f_mass4l")  # fmt: skip
 
 
-def test_unknown_feature_name_in_description(tmp_path, capsys):
-    path = write_csv_dataset(tmp_path, columns={"m4l": "mass4l"})
-    _fails(capsys, ["data", "prepare", "--dataset", str(path)], "field 'columns'", "unknown feature name(s) ['m4l']")
+def test_own_feature_names_are_accepted_and_unknown_columns_refused(tmp_path, capsys):
+    path = write_csv_dataset(tmp_path, columns={"m4l": "mass4l", "mjj": "massjj"}, checked=["mjj"])
+    assert main(["data", "prepare", "--dataset", str(path)]) == 0
+    capsys.readouterr()
+    path = write_csv_dataset(tmp_path, columns={"m4l": "mass_4l"}, marker=None, checked=[])
+    _fails(capsys, ["data", "prepare", "--dataset", str(path)], "sig.csv", "no column mass_4l", "nearest: mass4l")
 
 
 def test_bad_negative_weight_option(capsys):

@@ -109,7 +109,7 @@ def test_second_prepare_reuses_the_cache_without_reading_inputs(monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("an input file was read although the prepared file is cached")
 
-    monkeypatch.setattr(preparation, "read_process", fail)
+    monkeypatch.setattr(preparation, "read_file", fail)
     monkeypatch.setattr(uproot, "open", fail)
     again = data.prepare("cmsdas-13tev", progress=False)
     assert again.hash == first.hash and again.path == first.path

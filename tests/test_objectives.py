@@ -13,8 +13,8 @@ from hpo import metrics
 from hpo.data.prepared import PreparedDataset
 from hpo.errors import UsageError
 from hpo.objectives import build_objective, make_scorer
-from hpo.objectives.ann import hidden_units
-from hpo.objectives.rf import stages
+from hpo.models.ann import hidden_units
+from hpo.models.rf import stages
 from hpo.spaces import SearchSpace, load_space
 
 COMMON_ATTRS = {"train_auc", "val_auc", "overtraining_gap", "fit_time_s", "n_params"}
@@ -126,7 +126,7 @@ def test_imports_stay_light_and_threads_are_capped_before_tensorflow_starts() ->
         "limit_threads(1)\n"
         "from threadpoolctl import threadpool_info\n"
         "assert all(p['num_threads'] == 1 for p in threadpool_info()), threadpool_info()\n"
-        "from hpo.objectives.ann import build_network\n"
+        "from hpo.models.ann import build_network\n"
         "build_network({'n_layers': 1, 'width_factor': 2, 'shrink': 1, 'min_width_factor': 1, 'activation': 'relu',"
         " 'dropout': 0.0, 'optimizer': 'Adam', 'learning_rate': 1e-3}, 3, threads=4)\n"
         "import tensorflow as tf\n"

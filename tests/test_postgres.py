@@ -22,6 +22,7 @@ from hpo.cli import main
 from hpo.store import count_trials, load_study, open_storage
 
 HPO = [sys.executable, "-m", "hpo"]
+pytestmark = pytest.mark.postgres
 TIMEOUT_S = 240
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import make_tiny_dataset, write_rf_grid_space
+from conftest import write_rf_grid_space
 from test_cli_study import HPO
 from test_drivers import CheapObjective
 

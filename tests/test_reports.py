@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import base64
+import fcntl
 import io
+import os
+import pty
 import shutil
+import struct
+import subprocess
+import sys
+import termios
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +25,8 @@ from hpo import drivers, metrics, paths
 from hpo.cli import main
 from hpo.data.prepared import PreparedDataset
 from hpo.objectives import load_model
-from hpo.reports import export, history, report
+from hpo.data.limit import bayes_limit
+from hpo.reports import compare, export, history, report, style
 from hpo.reports.sources import best_dir
 from hpo.store import open_storage
 
@@ -31,14 +39,16 @@ COLUMNS = {"f_massjj": "mjj", "f_deltajj": "detajj", "f_mass4l": "m4l", "f_Z1mas
 MARKER = -1.0
 
 
-def physics_dataset() -> PreparedDataset:
-    """The tiny dataset with the exercise's feature names and a dataset description (no Z2 mass)."""
+def physics_dataset(**described: object) -> PreparedDataset:
+    """The tiny dataset with the exercise's feature names and a dataset description (no Z2 mass),
+    plus the description fields ``described`` (experiment, status, luminosity, ...)."""
     base = make_tiny_dataset(n=1500, n_features=len(COLUMNS), seed=1)
     names = list(COLUMNS)
     table = base.table.rename_columns([f"col:{names[int(c[5:])]}" if c.startswith("col:x") else c for c in base.table.column_names])
     description = {"name": "tiny-physics", "format": "root", "tree": "events", "columns": COLUMNS, "marker": MARKER,
                    "checked": ["f_massjj"], "event": "evt",
-                   "signal": [{"name": "sig", "files": ["sig.root"]}], "background": [{"name": "bkg", "files": ["bkg.root"]}]}
+                   "signal": [{"name": "sig", "files": ["sig.root"]}], "background": [{"name": "bkg", "files": ["bkg.root"]}],
+                   **described}
     ds = PreparedDataset(table, {**base.meta, "features": names, "description": description})
     ds.write(paths.prepared_dir() / f"{ds.hash}.arrow")
     return ds
@@ -142,6 +152,7 @@ def _chromium():
     return webdriver, Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options
 
 
+@pytest.mark.browser
 def test_report_html_in_headless_chromium(grid_study: optuna.Study, storage: str, tmp_path: Path) -> None:
     from PIL import Image
 
@@ -151,8 +162,8 @@ def test_report_html_in_headless_chromium(grid_study: optuna.Study, storage: str
     text = markdown.read_text()
     for png in sorted(out.glob("*.png")):
         assert f"]({png.name})" in text
-    assert "mZ2: not in this dataset" in text  # the observable the dataset lacks is named, not drawn
-    assert (out / "obs_m4l.png").exists() and not (out / "obs_mZ2.png").exists()
+    # The dataset's own columns are plotted (its first inputs, as it names no observables), nothing it lacks.
+    assert sorted(p.name for p in out.glob("obs_*.png")) == [f"obs_{i}_{c}.png" for i, c in enumerate(COLUMNS)]
 
     ds = PreparedDataset.open(grid_study.user_attrs["dataset_path"])
     model = load_model(best_dir("rf-grid"))
@@ -242,3 +253,122 @@ def test_export_missing_column_is_a_clean_error(grid_study: optuna.Study, storag
     assert main(["export", "rf-grid", "--input", str(source), "--out", str(tmp_path / "x"), "--storage", storage]) == 2
     assert "detajj" in capsys.readouterr().err
     assert not list(tmp_path.glob("x*"))
+
+
+def _regret_expected(studies: dict[str, optuna.Study], reference: float | None = None) -> dict[str, np.ndarray]:
+    """Best-so-far regret of each study after each finished trial, computed from the store."""
+    curves = {}
+    for name in studies:
+        study = optuna.load_study(study_name=name, storage=open_storage())
+        done = sorted(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)), key=lambda t: (t.datetime_complete, t.number))
+        curves[name] = np.maximum.accumulate([t.value for t in done])
+    reference = max(c[-1] for c in curves.values()) if reference is None else reference
+    return {name: reference - c for name, c in curves.items()}
+
+
+def test_compare_regret_matches_store(studies: dict[str, optuna.Study], storage: str, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "cmp"
+    assert main(["compare", *studies, "--out", str(out), "--storage", storage, "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "regret measured from the best reached" in printed and "not synthetic" in printed
+    for name in ("regret_vs_trials.png", "regret_vs_time.png"):
+        assert (out / name).stat().st_size > 0
+    expected = _regret_expected(studies)
+    regrets = pd.read_csv(out / "regret.csv")
+    assert set(regrets["reference_kind"]) == {"best reached"}
+    table = pd.read_csv(out / "compare.csv").set_index("study")
+    for name, values in expected.items():
+        rows = regrets[regrets["study"] == name]
+        assert rows["trials"].tolist() == list(range(1, len(values) + 1))
+        np.testing.assert_allclose(rows["regret"], values, atol=1e-12)
+        assert table.loc[name, "regret"] == pytest.approx(values[-1], abs=1e-12)
+    assert min(v[-1] for v in expected.values()) == 0.0  # the best study reaches the reference
+    assert "next: hpo compare rf-grid rf-tpe-s1 rf-tpe-s2 --test-auc" in printed  # the TPE studies were never retrained
+
+
+def test_compare_test_auc_option_retrains_what_is_missing(studies: dict[str, optuna.Study], storage: str, tmp_path: Path) -> None:
+    assert "best_test_auc" not in studies["rf-tpe-s1"].user_attrs
+    result = compare(list(studies), storage=storage, out=tmp_path / "cmp", test_auc=True, show_progress=False)
+    table = result.table.set_index("study")
+    ds = PreparedDataset.open(studies["rf-grid"].user_attrs["dataset_path"])
+    for name in studies:
+        model = load_model(best_dir(name))
+        expected = metrics.roc_auc(ds.test.y, model.predict(ds.test.X), ds.test.w)
+        assert table.loc[name, "best_test_auc"] == pytest.approx(expected, abs=1e-12)
+    assert not table["best_test_auc"].isna().any()
+
+
+def test_compare_regret_to_the_bayes_limit_of_a_synthetic_sample(space: Path, storage: str, tmp_path: Path) -> None:
+    from data_helpers import small_synthetic
+
+    from hpo import data
+
+    dataset = data.prepare(small_synthetic(scale=0.05), features="high", progress=False)
+    names = {name: run_study(name, "random", dataset, space, 3, seed=seed) for seed, name in enumerate(("syn-a", "syn-b"))}
+    result = compare(list(names), storage=storage, out=tmp_path / "cmp", show_progress=False)
+    limit = bayes_limit(dataset, "val")
+    assert result.reference.kind == "bayes limit" and result.reference.value == pytest.approx(limit, abs=1e-12)
+    regrets = pd.read_csv(result.regret_csv)
+    for name, values in _regret_expected(names, limit).items():
+        np.testing.assert_allclose(regrets.loc[regrets["study"] == name, "regret"], values, atol=1e-12)
+    assert (regrets["regret"] > 0).all()  # a few shallow forests stay below the limit
+
+
+def test_tag_of_a_description() -> None:
+    assert str(style.tag_of({"experiment": "ATLAS", "status": "Open Data"})) == "ATLAS Open Data"
+    assert str(style.tag_of({"name": "x", "synthetic": {"channel": "4mu"}})) == "Simulation"
+    assert str(style.tag_of({"name": "x", "synthetic": {"channel": "4mu"}, "status": "Preliminary"})) == "Preliminary"
+    assert not style.tag_of({"name": "real", "synthetic": None})  # real data without a tag: none drawn
+    assert not style.tag_of(None)
+
+
+def test_report_carries_the_experiment_tag_and_states_the_sample(space: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn: list[tuple[str, str]] = []
+    exp_text = style.hep.label.exp_text
+    monkeypatch.setattr(style.hep.label, "exp_text", lambda exp, text, **kw: drawn.append((exp, text)) or exp_text(exp, text, **kw))
+    dataset = physics_dataset(experiment="CMS", status="Open Data", luminosity=11.6, energy=8.0, title="CMS 2012 4mu sample")
+    run_study("rf-cms", "random", dataset, space, 3)
+    result = report("rf-cms", out=tmp_path / "r", show_progress=False)
+    page = result.html.read_text()
+    assert 'id="experiment" data-value="CMS Open Data"' in page
+    assert "CMS 2012 4mu sample" in page and "11.6 fb\u207b\u00b9" in page and "\u221as = 8 TeV" in page
+    assert drawn and set(drawn) == {("CMS", "Open Data")}  # every figure carries the description's tag
+
+    drawn.clear()
+    run_study("rf-untagged", "random", physics_dataset(), space, 3)
+    page = report("rf-untagged", out=tmp_path / "u", show_progress=False).html.read_text()
+    assert not drawn and 'id="experiment"' not in page and "Simulation" not in page  # real data, no tag given: none
+
+
+PROGRESS_MARKS = ("\r", "%|", "\u2588", "part/s", "s/part")
+
+
+def test_report_draws_progress_on_a_terminal_only(grid_study: optuna.Study, storage: str, tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "hpo", "report", "rf-grid", "--storage", storage]
+    piped = subprocess.run([*command, "--out", str(tmp_path / "piped")], capture_output=True, text=True, timeout=300)
+    assert piped.returncode == 0, piped.stderr
+    assert "wrote " in piped.stdout and "next: " in piped.stdout
+    assert not any(mark in piped.stdout + piped.stderr for mark in PROGRESS_MARKS), piped.stderr
+
+    def on_terminal(*extra: str) -> str:
+        leader, follower = pty.openpty()
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a fresh pty has no size
+        with subprocess.Popen([*command, *extra], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=follower) as process:
+            os.close(follower)
+            chunks = []
+            while True:
+                try:
+                    chunk = os.read(leader, 4096)
+                except OSError:  # the terminal closed with the process
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            assert process.wait(timeout=300) == 0
+        os.close(leader)
+        return b"".join(chunks).decode(errors="replace")
+
+    assert "report rf-grid" in on_terminal("--out", str(tmp_path / "tty"))  # the bar is drawn on a terminal
+    assert on_terminal("--out", str(tmp_path / "quiet"), "--quiet") == ""

@@ -43,12 +43,15 @@ def add_backend_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    import time
+
     import optuna
 
-    from hpo import drivers
     from hpo.drivers.joining import join
+    from hpo.drivers.summary import end_summary
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    started = time.monotonic()
     try:
         study = join(
             args.study, storage=args.storage, n_trials=args.trials, jobs=args.jobs, data=args.prepared, force=args.force,
@@ -57,5 +60,5 @@ def _worker(args: argparse.Namespace) -> int:
     except StudyStopped as err:
         print(f"hpo: {err}", file=sys.stderr)
         return EXIT_STOPPED
-    print(drivers.summary_line(study, args.storage))
+    print(end_summary([study], args.storage, time.monotonic() - started))
     return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from hpo import data
+from hpo import data, progress
 from hpo.data.prepared import PreparedDataset
 from hpo.data.synthetic import CHANNELS
 
@@ -20,8 +20,9 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("dataset")
     group.add_argument("--dataset", metavar="PRESET_OR_YAML", default=None,
                        help="preset name (see 'hpo data presets') or YAML description (default: synthetic)")
-    group.add_argument("--features", default="high",
-                       help="'high', 'low', 'all' or a comma-separated list of f_* names (default: high)")
+    group.add_argument("--features", default=None, metavar="SET_OR_NAMES",
+                       help="a feature set of the dataset ('high', 'low', 'all' for the exercise's presets) or a "
+                       "comma-separated list of its feature names (default: the dataset's first set)")
     group.add_argument("--data-root", metavar="DIR", default=None,
                        help="folder that preset file paths are relative to (default: $HPO_DATA_ROOT or ../shared/data)")
     group.add_argument("--data-seed", type=int, default=0, help="seed of the shuffle and split (default: 0)")
@@ -35,7 +36,7 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
                        help="use an already prepared dataset (hash prefix or file) instead of the options above")  # fmt: skip
 
 
-def prepared_from_args(args: argparse.Namespace, *, force: bool = False) -> PreparedDataset:
+def prepared_from_args(args: argparse.Namespace, *, force: bool = False, show_progress: bool = True) -> PreparedDataset:
     """The prepared dataset the options of :func:`add_data_options` select (prepared or reused)."""
     if getattr(args, "prepared", None):
         return data.open_prepared(args.prepared)
@@ -48,6 +49,7 @@ def prepared_from_args(args: argparse.Namespace, *, force: bool = False) -> Prep
         negative_weights=args.negative_weights,
         data_root=args.data_root,
         force=force,
+        progress=progress.shown(show_progress),
     )
 
 
@@ -68,6 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     prepare = commands.add_parser("prepare", help="prepare a dataset once (cached by content hash)")
     add_data_options(prepare)
     prepare.add_argument("--force", action="store_true", help="rebuild even if the cached file exists")
+    prepare.add_argument("--quiet", action="store_true", help="no progress bar (none is drawn when stderr is not a terminal)")
     prepare.set_defaults(handler=_prepare)
 
     info = commands.add_parser("info", help="events, weights, negative weights and ranges of a prepared dataset")
@@ -92,7 +95,7 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _prepare(args: argparse.Namespace) -> int:
-    dataset = prepared_from_args(args, force=args.force)
+    dataset = prepared_from_args(args, force=args.force, show_progress=not args.quiet)
     print(f"{dataset!r}\n{dataset.path}")
     return 0
 
@@ -114,10 +117,31 @@ def _info(args: argparse.Namespace) -> int:
         print(f"{name:<11}{e['train']:>9}{e['val']:>9}{e['test']:>9}{e['total']:>9}{c['weight_sum']:>14.6g}"
               f"{c['negative_events']:>13}{c['negative_share']:>12.4%}")  # fmt: skip
         print(f"{'':<11}processes: {', '.join(f'{p} {n}' for p, n in c['processes'].items())}")
-    print(f"\n{'column':<14}{'min':>12}{'max':>12}")
+    if summary["data_events"]:
+        print(f"{'data':<11}{summary['data_events']:>36} real collision events (no label)")
+    _print_cutflow(summary["cutflow"], summary["weighted"])
+    width = max([14, *(len(c) + 2 for c in summary["ranges"])])
+    print(f"\n{'column':<{width}}{'min':>12}{'max':>12}{'absent':>9}")
     for column, (lo, hi) in summary["ranges"].items():
-        print(f"{column:<14}{lo:>12.5g}{hi:>12.5g}")
+        print(f"{column:<{width}}{lo:>12.5g}{hi:>12.5g}{summary['missing'].get(column, 0):>9}")
     return 0
+
+
+def _print_cutflow(cutflow: dict[str, list[list]], weighted: bool) -> None:
+    """Events (and weighted yields) of each process after each step, one column per process."""
+    if not cutflow:
+        return
+    steps = [row[0] for row in next(iter(cutflow.values()))]
+    width = max(16, *(len(s) + 2 for s in steps))
+    cell = 24 if weighted else 12
+    header = "".join(f"{name[:cell - 2]:>{cell}}" for name in cutflow)
+    print(f"\ncut flow ({'events / weighted yield' if weighted else 'events'})\n{'step':<{width}}{header}")
+    for i, step in enumerate(steps):
+        cells = []
+        for rows in cutflow.values():
+            n, w = rows[i][1], rows[i][2]
+            cells.append(f"{f'{n} / {w:.4g}' if weighted else n:>{cell}}")
+        print(f"{step:<{width}}{''.join(cells)}")
 
 
 def _limit(args: argparse.Namespace) -> int:

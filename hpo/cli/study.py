@@ -8,16 +8,19 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import sys
+import time
 from collections.abc import Callable
 
 import optuna
 
-from hpo import drivers, paths
+from hpo import drivers, paths, progress
 from hpo.cli.cluster import add_backend_options
 from hpo.cli.data import add_data_options, prepared_from_args
 from hpo.drivers.algorithms import ALGORITHMS
+from hpo.drivers.summary import duration_text, end_summary, storage_option
 from hpo.errors import UsageError
-from hpo.spaces import DEFAULT_MAX_GRID_POINTS, MODELS, check_grid_size, load_space, parse_assignments
+from hpo.models import available_models, default_space
+from hpo.spaces import DEFAULT_MAX_GRID_POINTS, check_grid_size, load_space, parse_assignments
 from hpo.store import list_studies, load_study, open_storage, redact
 
 _STORAGE_HELP = "SQLAlchemy URL of the study store (default: sqlite:///<hpo home>/hpo.db)"
@@ -26,7 +29,8 @@ _STORAGE_HELP = "SQLAlchemy URL of the study store (default: sqlite:///<hpo home
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the study sub-commands to the ``hpo`` parser."""
     run = sub.add_parser("run", help="run (or continue) a hyperparameter study")
-    run.add_argument("--model", choices=list(MODELS), required=True, help="classifier to tune")
+    run.add_argument("--model", required=True, metavar="MODEL",
+                     help=f"classifier to tune: {', '.join(available_models())}, or a hpo.models.Model subclass as package.module:Class")
     run.add_argument("--algo", choices=ALGORITHMS, required=True, help="search algorithm (bayes: scikit-optimize GP; kt-*: KerasTuner, ANN only)")
     run.add_argument("--trials", type=int, default=None, metavar="N",
                      help=f"total trials of the study (default: {drivers.DEFAULT_TRIALS}; grid: every point)")
@@ -77,6 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     best = sub.add_parser("best", help="retrain the best configuration on train+validation and test it")
     best.add_argument("study", metavar="STUDY")
     best.add_argument("--storage", metavar="URL", default=None, help=_STORAGE_HELP)
+    best.add_argument("--quiet", action="store_true", help="no progress display (none is drawn when output is not a terminal)")
     best.set_defaults(handler=_best)
 
     delete = sub.add_parser("delete", help="delete a study from the store, with its folder of results")
@@ -103,7 +108,7 @@ def _add_quiet(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    space = load_space(args.space or args.model)
+    space = load_space(args.space) if args.space else default_space(args.model)
     if args.set:
         space = space.with_overrides(parse_assignments(args.set))
     if args.max_grid_points < 1:
@@ -134,6 +139,7 @@ def _resume(args: argparse.Namespace) -> int:
 
 def _finish(start: Callable[[], optuna.Study | list[optuna.Study]], storage: str | None) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the progress bar replaces per-trial lines
+    started = time.monotonic()
     try:
         studies = start()
     except drivers.WorkerDied as err:
@@ -143,8 +149,7 @@ def _finish(start: Callable[[], optuna.Study | list[optuna.Study]], storage: str
         print(f"hpo: {err}", file=sys.stderr)
         return drivers.EXIT_STOPPED
     studies = studies if isinstance(studies, list) else [studies]
-    for study in studies:
-        print(drivers.summary_line(study, storage))
+    print(end_summary(studies, storage, time.monotonic() - started))
     return 0 if all(study.best_trials for study in studies) else 1
 
 
@@ -173,10 +178,13 @@ def _show(args: argparse.Namespace) -> int:
     print(f"study       {r.name}")
     print(f"store       {r.store}")
     print(f"model       {a.get('model', '-')}   algorithm {a.get('algo', '-')}   metric {a.get('metric', '-')}   prune {a.get('prune', '-')}   seed {a.get('seed', '-')}")
+    code = a.get("model_code") or {}
+    if code and not str(code.get("module", "")).startswith("hpo."):
+        print(f"model code  {code.get('module')}:{code.get('class')} {code.get('version')}")
     print(f"dataset     {a.get('dataset_name', '-')} {str(a.get('dataset_hash', '-'))[:12]} ({a.get('dataset_path', '-')})")
     print(f"trials      {r.counted}/{r.target} counted; " + ", ".join(f"{k.lower()} {v}" for k, v in r.counts.items()))
     if r.mean_trial_s is not None:
-        print(f"time        {_duration(r.wall_s)} wall, {_duration(r.mean_trial_s)} per trial on average")
+        print(f"time        {duration_text(r.wall_s)} wall, {duration_text(r.mean_trial_s)} per trial on average")
     if r.best_value is None:
         print("best        no complete trial yet")
     else:
@@ -205,9 +213,11 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _best(args: argparse.Namespace) -> int:
-    result = drivers.best(args.study, args.storage)
+    with progress.working(f"retraining the best configuration of {args.study}", enabled=not args.quiet):
+        result = drivers.best(args.study, args.storage)
     print(f"study {result.study_name}: best trial {result.trial_number}, validation {result.val_score:.5f}, test AUC {result.test_auc:.5f}")
     print(f"model and test predictions saved in {result.folder}")
+    print(f"next: hpo report {result.study_name}{storage_option(args.storage)}   # HTML report of the study and this model")
     return 0
 
 
@@ -254,10 +264,3 @@ def _is_loopback(host: str) -> bool:
     except ValueError:
         return False
 
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{seconds:.1f}s"

@@ -5,7 +5,8 @@ Public API (the ``hpo data`` commands call these):
 - :func:`prepare` reads and cleans the inputs once and returns a memory-mapped
   :class:`PreparedDataset`, cached under ``studies/data`` by content hash;
 - :func:`open_prepared` opens a prepared dataset by hash (or unique prefix) or path;
-- :func:`load_description` / :func:`list_presets`: dataset descriptions (YAML or presets);
+- :func:`load_description` / :func:`list_presets`: dataset descriptions (YAML or presets), with
+  expressions over columns (:mod:`hpo.data.expressions`);
 - :func:`synthesize` writes the synthetic ROOT samples; :func:`bayes_limit` gives their
   Bayes-optimal AUC; :func:`describe` summarises a prepared dataset;
 - :class:`PreparedDataset` and :class:`Split` are what objectives train on.
@@ -16,14 +17,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from hpo.data.prepared import SPLITS, PreparedDataset, Split
+from hpo.data.prepared import MISSING_VIEWS, SPLITS, PreparedDataset, Split
 
 # Everything else is imported on first use: workers open a prepared file and need neither
 # uproot nor scipy.stats (the generator), which cost over a second to import.
 _LAZY = {
-    "ALL_FEATURES": "description",
-    "HIGH_LEVEL": "description",
-    "LOW_LEVEL": "description",
+    "ALL_FEATURES": "synthetic",
+    "HIGH_LEVEL": "synthetic",
+    "LOW_LEVEL": "synthetic",
     "DatasetDescription": "description",
     "list_presets": "description",
     "load_description": "description",
@@ -49,6 +50,7 @@ __all__ = [
     "HIGH_LEVEL",
     "LOW_LEVEL",
     "NEGATIVE_WEIGHT_POLICIES",
+    "MISSING_VIEWS",
     "SPLITS",
     "DatasetDescription",
     "PreparedDataset",

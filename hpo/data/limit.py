@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hpo.data.description import HIGH_LEVEL
 from hpo.data.prepared import PreparedDataset
-from hpo.data.synthetic import log_likelihood_ratio
+from hpo.data.synthetic import HIGH_LEVEL, log_likelihood_ratio
 from hpo.errors import DataError
 from hpo.metrics import roc_auc
 

@@ -10,23 +10,34 @@ Layout of the table (one row per event that survived cleaning, already shuffled)
 column                    type       meaning
 ========================  =========  ===========================================================
 ``col:<name>``            float32    raw (unscaled) value of a feature or physics observable
-``label``                 int8       1 signal, 0 background
+``label``                 int8       1 signal, 0 background, -1 real data
 ``weight``                float64    signed event weight, normalised to unit sum per class
 ``train_weight``          float64    weight used in training losses (negative-weight policy)
 ``phys_weight``           float64    the original event weight (expected yield)
-``split``                 uint8      0 train, 1 validation, 2 test
+``split``                 uint8      0 train, 1 validation, 2 test, 3 real collision data (no label)
 ``process``               int16      index into ``meta["processes"]``
 ``run``, ``event``        int64      event identifiers from the input (-1 where unknown)
 ========================  =========  ===========================================================
 
 The schema metadata key ``hpo`` holds a JSON document: ``format``, ``hash``, ``features`` (model
-inputs, in order), ``observables`` (other stored columns), ``scaler`` (``mean`` and ``scale`` per
-feature, fitted on the training split), ``processes``, ``description``, ``settings`` and
-``checksum``.
+inputs, in order), ``observables`` (other stored columns), ``plotted`` (the columns reports plot),
+``display`` (axis labels and units), ``scaler`` (``mean`` and ``scale`` per feature, fitted on the
+training split), ``missing`` (per feature with absent values: their count, the value trees get,
+the mean the network gets and the indicator column's name), ``weighted``, ``fixed_split``,
+``processes``, ``cutflow``, ``description``, ``settings`` and ``checksum``.
+
+Absent values are stored as NaN. What a model sees depends on what it can take (``missing``):
+
+- ``native``: NaN stays (models that handle missing values, such as XGBoost);
+- ``value``: the stated value, by default the description's marker (trees split it off), plus an
+  indicator column per feature with absent values;
+- ``mean``: the training mean (0 after scaling), plus the indicator columns (the network).
+
+Without absent values the three are the same matrix.
 
 The ``hash`` names the inputs and settings; the ``checksum`` (XXH3-128) covers what was written: every
-column's name, type and values, and the rest of the metadata. :meth:`PreparedDataset.open` verifies
-opens only the header; :meth:`PreparedDataset.verify` checks the content before it is first used (the
+column's name, type and values, and the rest of the metadata. :meth:`PreparedDataset.open` reads
+only the header; :meth:`PreparedDataset.verify` checks the content before it is first used (the
 ``table`` property calls it), once per process and file (a file changed on disk is checked again), so
 damaged bytes are refused instead of silently trained on. Hashing the 115k-event sample costs about two
 milliseconds.
@@ -39,7 +50,7 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -51,6 +62,12 @@ from hpo.errors import DataError
 from hpo.staging import staging_path
 
 SPLITS = ("train", "val", "test")
+DATA_SPLIT = 3  # split code of real collision data events (no label), kept for reports
+ROW_KINDS = (*SPLITS, "data")
+INDICATOR_SUFFIX = "_missing"
+MissingView = Literal["native", "value", "mean"]
+MISSING_VIEWS: tuple[str, ...] = get_args(MissingView)
+DEFAULT_VIEW: MissingView = "mean"
 FORMAT_VERSION = 2  # 2: the metadata carries a checksum of the content
 _META_KEY = b"hpo"
 _CHECKSUM_KEY = "checksum"
@@ -203,6 +220,38 @@ class PreparedDataset:
         """Names of every stored raw column (features and observables)."""
         return [c[4:] for c in self.table.column_names if c.startswith("col:")]
 
+    @property
+    def plotted(self) -> list[str]:
+        """Columns the reports plot for signal, background and selected events."""
+        default = [*self.features[:4], *self.meta.get("observables", [])]  # files written before 'plotted' was recorded
+        return [c for c in dict.fromkeys(self.meta.get("plotted", default)) if c in self.columns]
+
+    def display(self, column: str) -> dict[str, Any]:
+        """Axis label, unit and log scale of a column (defaults: its name, no unit, linear)."""
+        shown = {"label": column, "unit": "", "log": False}
+        return shown | {k: v for k, v in self.meta.get("display", {}).get(column, {}).items() if v not in ("", None)}
+
+    @property
+    def weighted(self) -> bool:
+        """Whether the events carry physical weights (expected yields) rather than counting one each."""
+        return bool(self.meta.get("weighted", True))
+
+    @property
+    def b_reg(self) -> float:
+        """Background regularisation of the AMS that the dataset's description asks for."""
+        return float(self.meta.get("description", {}).get("b_reg", 0.0))
+
+    @property
+    def missing(self) -> dict[str, dict[str, Any]]:
+        """Features with absent values: count, value for trees, mean for the network, indicator name."""
+        return dict(self.meta.get("missing", {}))
+
+    def input_names(self, missing: MissingView = DEFAULT_VIEW) -> list[str]:
+        """Names of the columns of ``X`` in the ``missing`` view: the features, then the indicators."""
+        _check_view(missing)
+        indicators = [] if missing == "native" else [self.missing[f]["indicator"] for f in self.features if f in self.missing]
+        return [*self.features, *indicators]
+
     # -- arrays -----------------------------------------------------------------------------
     def _column(self, name: str) -> np.ndarray:
         return self.table.column(name).to_numpy()
@@ -212,34 +261,59 @@ class PreparedDataset:
         return self._column("split")
 
     def mask(self, split: str) -> np.ndarray:
-        """Boolean mask of the rows of ``split`` ('train', 'val' or 'test')."""
-        if split not in SPLITS:
-            raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
-        return self._split_codes == SPLITS.index(split)
+        """Boolean mask of the rows of ``split`` ('train', 'val', 'test' or 'data')."""
+        if split not in ROW_KINDS:
+            raise ValueError(f"unknown split {split!r}; choose one of {', '.join(ROW_KINDS)}")
+        return self._split_codes == ROW_KINDS.index(split)
 
-    def transform(self, raw: np.ndarray) -> np.ndarray:
-        """Scale raw feature values (columns in :attr:`features` order) as the models expect."""
+    @property
+    def has_data(self) -> bool:
+        """Whether the dataset holds real collision data events."""
+        return bool(self.mask("data").any())
+
+    def transform(self, raw: np.ndarray, missing: MissingView = DEFAULT_VIEW) -> np.ndarray:
+        """Scale raw feature values (columns in :attr:`features` order) as the models expect, with
+        absent values (NaN) handled as the ``missing`` view says (module docstring)."""
+        _check_view(missing)
         mean = np.asarray(self.meta["scaler"]["mean"], dtype=np.float64)
         scale = np.asarray(self.meta["scaler"]["scale"], dtype=np.float64)
-        return ((np.asarray(raw, dtype=np.float64) - mean) / scale).astype(np.float32)
+        raw = np.asarray(raw, dtype=np.float64)
+        X = (raw - mean) / scale
+        if missing == "native" or not self.missing:
+            return X.astype(np.float32)
+        indicators = []
+        for j, name in enumerate(self.features):
+            if name not in self.missing:
+                continue
+            absent = np.isnan(raw[:, j])
+            fill = self.missing[name]["value" if missing == "value" else "mean"]
+            X[absent, j] = (fill - mean[j]) / scale[j]
+            indicators.append(absent)
+        return np.column_stack([X, *indicators]).astype(np.float32)
 
     def raw_features(self, split: str | None = None) -> np.ndarray:
-        """Unscaled feature matrix of ``split`` (all rows if None)."""
+        """Unscaled feature matrix of ``split`` (all rows if None), NaN where absent."""
         cols = [self._column(f"col:{f}") for f in self.features]
         X = np.column_stack(cols) if cols else np.empty((len(self.table), 0), np.float32)
         return X if split is None else X[self.mask(split)]
 
-    def split(self, name: str) -> Split:
-        """Arrays of one split (cached)."""
-        return self._splits[name]
+    def split(self, name: str, missing: MissingView = DEFAULT_VIEW) -> Split:
+        """Arrays of one split ('data': the real collision events, label -1) in the ``missing`` view (cached)."""
+        _check_view(missing)
+        if missing not in self._views:
+            self._views[missing] = self._build_splits(missing)
+        return self._views[missing][name]
 
     @cached_property
-    def _splits(self) -> dict[str, Split]:
-        X = self.transform(self.raw_features())
+    def _views(self) -> dict[str, dict[str, Split]]:
+        return {}
+
+    def _build_splits(self, missing: MissingView) -> dict[str, Split]:
+        X = self.transform(self.raw_features(), missing)
         y = self._column("label").astype(np.int8)
         w, w_train, w_phys = (self._column(c).astype(np.float64) for c in ("weight", "train_weight", "phys_weight"))
         out = {}
-        for name in SPLITS:
+        for name in ROW_KINDS:
             m = self.mask(name)
             out[name] = Split(X[m], y[m], w[m], w_train[m], w_phys[m])
         return out
@@ -263,5 +337,10 @@ class PreparedDataset:
         return df if split is None else df[self.mask(split)].reset_index(drop=True)
 
     def __repr__(self) -> str:
-        sizes = ", ".join(f"{s}={int(self.mask(s).sum())}" for s in SPLITS)
+        sizes = ", ".join(f"{s}={int(self.mask(s).sum())}" for s in ROW_KINDS if s in SPLITS or self.has_data)
         return f"PreparedDataset(hash={self.hash[:12]}, features={self.n_features}, {sizes})"
+
+
+def _check_view(missing: str) -> None:
+    if missing not in MISSING_VIEWS:
+        raise ValueError(f"unknown missing-value view {missing!r}; choose one of {', '.join(MISSING_VIEWS)}")

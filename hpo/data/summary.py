@@ -16,7 +16,9 @@ def describe(dataset: PreparedDataset) -> dict[str, Any]:
 
     Per class: events per split, the original (``phys_weight``) weight sum, and the number of
     negative-weight events with their share of the class's absolute weight; per stored column:
-    minimum and maximum; plus the hash, file, features, processes and settings.
+    minimum and maximum of the defined values; the cut flow per process (events and weighted
+    yield after each selection step and the missing-value rules); the number of absent values per
+    feature; plus the hash, file, features, processes and settings.
     """
     label = dataset.table.column("label").to_numpy()
     phys = dataset.table.column("phys_weight").to_numpy()
@@ -40,7 +42,8 @@ def describe(dataset: PreparedDataset) -> dict[str, Any]:
     ranges = {}
     for column in dataset.columns:
         values = dataset.table.column(f"col:{column}").to_numpy()
-        ranges[column] = [float(values.min()), float(values.max())]
+        defined = values[~np.isnan(values)]
+        ranges[column] = [float(defined.min()), float(defined.max())] if len(defined) else [float("nan")] * 2
     return {
         "hash": dataset.hash,
         "path": str(dataset.path) if dataset.path else None,
@@ -50,4 +53,8 @@ def describe(dataset: PreparedDataset) -> dict[str, Any]:
         "settings": dataset.meta.get("settings", {}),
         "classes": classes,
         "ranges": ranges,
+        "cutflow": dataset.meta.get("cutflow", {}),
+        "missing": {name: info["count"] for name, info in dataset.missing.items()},
+        "weighted": dataset.weighted,
+        "data_events": int(dataset.mask("data").sum()),
     }

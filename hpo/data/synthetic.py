@@ -39,12 +39,14 @@ from hpo.errors import UsageError
 TREE = "HZZ4LeptonsAnalysisReduced"
 MISSING = -999.0
 CHANNELS = ("4mu", "4e")
+# The exercise's feature vocabulary: its high-level inputs and the 18 lepton and jet kinematics.
 HIGH_LEVEL = ("f_massjj", "f_deltajj", "f_mass4l", "f_Z1mass", "f_Z2mass")
-BRANCHES = (
-    "f_run", "f_event", "f_weight", *HIGH_LEVEL,
+LOW_LEVEL = (
     *(f"f_lept{i}_{v}" for i in range(1, 5) for v in ("pt", "eta", "phi")),
     *(f"f_jet{i}_{v}" for i in (1, 2) for v in ("pt", "eta", "phi")),
-)  # fmt: skip
+)
+ALL_FEATURES = HIGH_LEVEL + LOW_LEVEL
+BRANCHES = ("f_run", "f_event", "f_weight", *ALL_FEATURES)
 Z_MASS = 91.1876
 Z1_RANGE = (40.0, 120.0)
 Z2_RANGE = (12.0, 120.0)

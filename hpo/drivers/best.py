@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import joblib
 import pandas as pd
 
 from hpo import metrics, paths
+from hpo.data.prepared import Split
 from hpo.drivers.config import StudyConfig
 from hpo.drivers.datasets import recorded_dataset
 from hpo.errors import StoreError
@@ -38,8 +40,9 @@ def best(study_name: str, storage: str | None = None) -> BestResult:
 
     The model and its test predictions (``run``, ``event``, ``label``, ``weight``,
     ``phys_weight``, ``score``) are saved under ``<hpo home>/<study>/best/``, replacing an earlier
-    result; the model's metadata names the trial (``info["trial_number"]``), and the test AUC is
-    recorded on the study as ``best_test_auc`` beside ``best_trial_number``.
+    result; the saved model is read back and must reproduce the test AUC (to 1e-9); the model's
+    metadata names the trial (``info["trial_number"]``), and the test AUC is recorded on the study
+    as ``best_test_auc`` beside ``best_trial_number``.
     """
     from hpo.objectives import train_model
 
@@ -54,7 +57,7 @@ def best(study_name: str, storage: str | None = None) -> BestResult:
     params = config.search_space().configuration(trial.params)
     model = train_model(config.model, params, data, fit_splits=("train", "val"), threads=joblib.cpu_count(), seed=config.seed)
     model.info.update(study=study_name, trial_number=trial.number)  # ties the saved model to its trial
-    test = data.test
+    test = data.split("test", model.missing_values)
     scores = model.predict(test.X)
     test_auc = metrics.roc_auc(test.y, scores, test.w)
 
@@ -63,6 +66,7 @@ def best(study_name: str, storage: str | None = None) -> BestResult:
     shutil.rmtree(staging, ignore_errors=True)
     try:
         model.save(staging)
+        _check_reloads(staging, test, test_auc)
         ids = data.frame("test")[["run", "event", "label"]]
         predictions = ids.assign(weight=test.w, phys_weight=test.w_phys, score=scores)
         predictions.to_parquet(staging / PREDICTIONS_FILE, index=False)
@@ -73,6 +77,18 @@ def best(study_name: str, storage: str | None = None) -> BestResult:
     study.set_user_attr("best_test_auc", test_auc)
     study.set_user_attr("best_trial_number", trial.number)
     return BestResult(study_name, trial.number, params, float(trial.value), test_auc, folder)
+
+
+def _check_reloads(folder: Path, test: Split, test_auc: float) -> None:
+    """Score the test split with the model as saved in ``folder``: it must reproduce ``test_auc`` to 1e-9."""
+    from hpo.objectives import load_model
+
+    with warnings.catch_warnings():  # hpo has just written this file
+        warnings.filterwarnings("ignore", message=".*unpickles Python objects.*")
+        saved = load_model(folder)
+    reloaded = metrics.roc_auc(test.y, saved.predict(test.X), test.w)
+    if not abs(reloaded - test_auc) <= 1e-9:
+        raise RuntimeError(f"the model saved in {folder} scores test AUC {reloaded:.12f}, the trained one {test_auc:.12f}")
 
 
 def read_predictions(folder: str | os.PathLike[str]) -> pd.DataFrame:

@@ -8,6 +8,7 @@ number of trials. The dashboard shows the same attributes.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from importlib import metadata
 from typing import Any
@@ -43,6 +44,7 @@ class StudyConfig:
     prune: str = "none"
     grid_levels: int | None = None
     sampler_options: dict[str, Any] = field(default_factory=dict)
+    model_code: dict[str, str] = field(default_factory=dict)  # hpo.models.model_code: module, class, version
     versions: dict[str, str] = field(default_factory=lambda: package_versions())
     created: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
 
@@ -97,8 +99,27 @@ def is_half_created(attrs: dict[str, Any]) -> bool:
 
 
 def default_study_name(model: str, algo: str, dataset_hash: str) -> str:
-    """``<model>-<algo>-<first 8 characters of the dataset hash>``."""
-    return f"{model}-{algo}-{dataset_hash[:8]}"
+    """``<model>-<algo>-<first 8 characters of the dataset hash>`` (a plug-in ``module:Class`` gives
+    its class name in lower case)."""
+    short = re.sub(r"[^A-Za-z0-9._-]", "-", model.rpartition(":")[2].rpartition(".")[2].lower()) or "model"
+    return f"{short}-{algo}-{dataset_hash[:8]}"
+
+
+def check_model_code(name: str, config: StudyConfig) -> dict[str, str]:
+    """The model code of the study's model now; a :class:`UsageError` if it is not the code the study
+    recorded (another module or class, or another version of a plug-in)."""
+    from hpo.models import code_differences, model_code
+
+    current = model_code(config.model)
+    changed = code_differences(config.model_code, current, config.model) if config.model_code else []
+    if changed:
+        was = config.model_code
+        raise UsageError(
+            f"study {name!r} was run with model code {was.get('module')}:{was.get('class')} {was.get('version')}, "
+            f"but {config.model} is now {current['module']}:{current['class']} {current['version']}; "
+            "install the recorded version, or start a new study with --study NEW_NAME"
+        )
+    return current
 
 
 def check_study_name(name: str) -> str:

@@ -16,13 +16,16 @@ from hpo import paths, tuners
 from hpo.data.prepared import PreparedDataset
 from hpo.drivers.algorithms import check_algorithm
 from hpo.drivers.backends import check_backend, run_on_dask
-from hpo.drivers.config import StudyConfig, check_study_name, default_study_name, is_half_created, make_pruner
+from hpo.drivers.config import StudyConfig, check_model_code, check_study_name, default_study_name, is_half_created, make_pruner
 from hpo.drivers.datasets import dataset_on_disk, recorded_dataset
 from hpo.drivers.queue import budget_trials, enqueue_missing
 from hpo.drivers.stopping import GracefulStop, StopRequested, StudyStopped
 from hpo.drivers.worker import ObjectiveFactory, WorkerSpec, run_worker, run_worker_process, worker_seeds
 from hpo.errors import UsageError
-from hpo.spaces import DEFAULT_MAX_GRID_POINTS, MODELS, SearchSpace, check_grid_size, load_space
+from hpo.models import check_missing_values, check_plugin, code_differences, default_space, get_model, model_code, model_ref
+from hpo.models.registry import ModelLike
+from hpo.progress import shown as progress_shown
+from hpo.spaces import DEFAULT_MAX_GRID_POINTS, SearchSpace, check_grid_size, load_space
 from hpo.store import best_value, deleted_while_running, fail_stale_trials, load_study, open_storage, store_failures, store_lock
 
 #: Trials of a study when ``n_trials`` is not given (a grid study runs its whole grid).
@@ -37,7 +40,7 @@ class WorkerDied(RuntimeError):
 
 
 def run(
-    model: str,
+    model: ModelLike,
     algo: str,
     data: PreparedDataset | str | os.PathLike[str],
     *,
@@ -59,17 +62,20 @@ def run(
 ) -> optuna.Study:
     """Tune ``model`` with algorithm ``algo`` on ``data`` until the study holds ``n_trials`` trials.
 
-    ``data`` is a prepared dataset or its path/hash; ``space`` a search space, its name or YAML
-    path (default: the model's own, ``search_spaces/<model>.yaml``). ``n_trials`` is the study's
-    total (default 20; for ``grid`` the whole grid, or its first ``n_trials`` points; a grid of
-    more than ``max_grid_points`` points is refused with its size before anything starts). ``jobs``
+    ``model`` is a built-in name (``ann``, ``rf``, ``bdt``), an ``hpo.models`` entry-point name,
+    ``package.module:Class`` or a :class:`~hpo.models.Model` class; a plug-in is tried on a few
+    events before the study starts. ``data`` is a prepared dataset or its path/hash; ``space`` a
+    search space, its name or YAML path (default: the model's own, ``search_spaces/<model>.yaml``
+    or a plug-in's ``space``). ``n_trials`` is the study's total (default 20; for ``grid`` the
+    whole grid, or its first ``n_trials`` points; a grid of more than ``max_grid_points`` points is
+    refused with its size before anything starts). ``jobs``
     worker processes share the study (default 2); ``backend="dask"`` runs them as tasks of the
     Dask cluster at ``scheduler`` (:mod:`.backends`). ``kt-hyperband``/``kt-bayes`` run a
     KerasTuner search in this process (:mod:`hpo.tuners`). An existing study of the same name
     continues if its recorded settings match, and is refused otherwise. Returns the study.
     """
-    if model not in MODELS:
-        raise UsageError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    model = model_ref(model)
+    get_model(model)  # one line for an unknown model or a broken plug-in
     check_algorithm(algo)
     jobs = _workers(algo, model, prune, jobs, backend, scheduler)
     _check_positive("seed", seed, allow_zero=True)
@@ -80,9 +86,11 @@ def run(
     _check_positive("max_grid_points", max_grid_points)
     make_pruner(prune)
     _check_metric(metric)
-    space = _resolve_space(space if space is not None else model, model)
+    space = _resolve_space(space if space is not None else default_space(model), model)
     grid_size = len(check_grid_size(space.grid(grid_levels), max_grid_points, space.source, grid_levels)) if algo == "grid" else None
     dataset = dataset_on_disk(data)
+    check_missing_values(model, dataset, space)
+    check_plugin(model, space, dataset)
     config = StudyConfig(
         model=model,
         algo=algo,
@@ -96,6 +104,7 @@ def run(
         prune=prune,
         grid_levels=grid_levels,
         sampler_options=dict(sampler_options or {}),
+        model_code=model_code(model),
     )
     name = check_study_name(study_name or default_study_name(model, algo, dataset.hash))
     url = storage or paths.default_storage_url()
@@ -107,7 +116,7 @@ def run(
 
 
 def run_repeats(
-    model: str,
+    model: ModelLike,
     algo: str,
     data: PreparedDataset | str | os.PathLike[str],
     *,
@@ -125,6 +134,7 @@ def run_repeats(
     _check_positive("repeats", repeats)
     _check_positive("seed", seed, allow_zero=True)
     dataset = dataset_on_disk(data)
+    model = model_ref(model)
     base = check_study_name(study_name or default_study_name(model, algo, dataset.hash))
     return [
         run(model, algo, dataset, seed=s, study_name=f"{base}-seed{s}", **options)
@@ -158,6 +168,7 @@ def resume(
     store = open_storage(storage, create=False)  # a study to continue lives in an existing store
     study = load_study(study_name, store)
     config = StudyConfig.from_attrs(study_name, study.user_attrs)
+    config.model_code = check_model_code(study_name, config)  # refuses other model code than recorded
     jobs = _workers(config.algo, config.model, config.prune, jobs, backend, scheduler)
     if n_trials is not None:
         finished = len(budget_trials(study))
@@ -167,6 +178,9 @@ def resume(
                 f"give at least {finished} (or leave --trials out to keep its target of {config.target_trials})"
             )
     dataset = recorded_dataset(study_name, config, data, force)
+    space = config.search_space()
+    check_missing_values(config.model, dataset, space)
+    check_plugin(config.model, space, dataset)
     if dataset.hash != config.dataset_hash or str(dataset.path) != config.dataset_path:
         study.set_user_attr("previous_datasets", [*study.user_attrs.get("previous_datasets", []), config.dataset_hash])
         config.dataset_hash, config.dataset_path = dataset.hash, str(dataset.path)
@@ -195,6 +209,8 @@ def _create_or_continue(store: optuna.storages.RDBStorage, name: str, config: St
             return
         recorded = StudyConfig.from_attrs(name, study.user_attrs)
         changed = recorded.differences(config)
+        if recorded.model_code:
+            changed += [f"model {k}" for k in code_differences(recorded.model_code, config.model_code, config.model)]
         if changed:
             raise UsageError(
                 f"study {name!r} already exists with different {', '.join(changed)}; "
@@ -281,7 +297,7 @@ class _Progress:
 
     def __init__(self, study: optuna.Study, target: int, *, enabled: bool) -> None:
         self.study = study
-        self.bar = tqdm(total=target, desc=study.study_name, unit="trial", disable=not enabled, dynamic_ncols=True)
+        self.bar = tqdm(total=target, desc=study.study_name, unit="trial", disable=not progress_shown(enabled), dynamic_ncols=True)
         self.bar.n = self.bar.last_print_n = len(budget_trials(study))
         self._last = 0.0
 

@@ -1,7 +1,8 @@
-"""What ``hpo show`` and the end of ``hpo run`` print about a study."""
+"""What ``hpo show`` and the end of ``hpo run``, ``resume`` and ``worker`` print about a study."""
 
 from __future__ import annotations
 
+import shlex
 import statistics
 from dataclasses import dataclass
 from typing import Any
@@ -69,3 +70,66 @@ def summary_line(study: optuna.Study, storage: str | None = None) -> str:
         best = "no complete trial" + (f" ({len(errors)} failed; first error: {errors[0]})" if errors else "")
     return f"study {report.name} in {report.store}: {report.counted}/{report.target} trials, {best}"
 
+
+
+def duration_text(seconds: float | None) -> str:
+    """A duration for people: ``12.3s``, ``4m05s``, ``2h03m10s`` (``-`` if unknown)."""
+    if seconds is None:
+        return "-"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{seconds:.1f}s"
+
+
+def storage_option(storage: str | None) -> str:
+    """`` --storage URL`` to repeat in a suggested command, quoted for the shell, with any password
+    shown as ``***``; empty for the default store."""
+    if storage is None or storage == paths.default_storage_url():
+        return ""
+    return f" --storage {shlex.quote(redact(storage))}"
+
+
+def _next_lines(commands: list[tuple[str, str]], storage: str | None) -> list[str]:
+    width = max(len(command) for command, _ in commands)
+    lines = ["next:"] + [f"  {command.ljust(width)}   # {why}" for command, why in commands]
+    if "***" in storage_option(storage):
+        lines.append("  (put the store's password back in place of ***)")
+    return lines
+
+
+def end_summary(studies: list[optuna.Study], storage: str | None = None, elapsed_s: float | None = None) -> str:
+    """What ``hpo run``, ``resume`` and ``worker`` print at the end: for each study its best value and
+    trial, best parameters, trials by state and wall time, then the commands to run next with the
+    study's real name and the ``--storage`` that was given."""
+    lines: list[str] = []
+    option = storage_option(storage)
+    reports = [report_of(study, storage) for study in studies]
+    for study, report in zip(studies, reports, strict=True):
+        lines.append(summary_line(study, storage))
+        if report.best_params is not None:
+            params = ", ".join(f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}"
+                               for key, value in report.best_params.items())  # fmt: skip
+            lines.append(f"  best parameters  {params or '(none varied)'}")
+        lines.append("  trials           " + (", ".join(f"{n} {state.lower()}" for state, n in report.counts.items()) or "none"))
+        times = [f"{duration_text(elapsed_s)} for this command"] if elapsed_s is not None else []
+        if report.wall_s is not None:
+            times.append(f"{duration_text(report.wall_s)} from first to last trial")
+        if report.mean_trial_s is not None:
+            times.append(f"{duration_text(report.mean_trial_s)} per trial on average")
+        if times:
+            lines.append(f"  wall time        {'; '.join(times)}")
+    names = [r.name for r in reports]
+    commands: list[tuple[str, str]] = []
+    for report in reports:
+        if report.target is not None and report.counted < report.target:
+            commands.append((f"hpo resume {report.name}{option}", f"{report.target - report.counted} trials still to run"))
+    done = [r.name for r in reports if r.best_value is not None]
+    if not done:
+        commands += [(f"hpo show {name}{option}", "see why no trial completed") for name in names]
+    elif len(names) > 1:
+        commands.append((f"hpo compare {' '.join(names)}{option}", "best-so-far and regret curves of the seeds, and a table"))
+    if len(done) == 1:
+        commands += [(f"hpo best {done[0]}{option}", "retrain the best configuration on train+validation, test AUC"),
+                     (f"hpo report {done[0]}{option}", "HTML report of the study and its best model")]  # fmt: skip
+    commands.append((f"hpo dashboard{option}", "browse the trials in optuna-dashboard"))
+    return "\n".join(lines + _next_lines(commands, storage))

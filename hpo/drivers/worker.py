@@ -27,7 +27,7 @@ import optuna
 import sqlalchemy.exc
 from optuna.trial import TrialState
 
-from hpo.drivers.config import StudyConfig, make_pruner
+from hpo.drivers.config import StudyConfig, check_model_code, make_pruner
 from hpo.drivers.queue import enqueue_missing, pending_trials, pop_waiting_trial
 from hpo.drivers.stopping import GracefulStop, StopRequested
 from hpo.errors import HpoError
@@ -77,6 +77,7 @@ def _work(spec: WorkerSpec, on_trial_done: Callable[[], None] | None, stop: Grac
     limit_threads(spec.threads)  # before anything starts TensorFlow or a BLAS pool
     storage = open_storage(spec.storage_url)
     config = StudyConfig.from_attrs(spec.study_name, load_study(spec.study_name, storage).user_attrs)
+    check_model_code(spec.study_name, config)  # this machine must run the model code the study recorded
     space = config.search_space()
     study = load_study(
         spec.study_name,

@@ -1,4 +1,4 @@
-"""Objectives and training of the tunable models (Keras ANN, scikit-learn random forest).
+"""Objectives and training of the tunable models (:mod:`hpo.models`: ANN, RF, BDT and plug-ins).
 
 >>> from hpo.objectives import build_objective
 >>> objective = build_objective("rf", data, load_space("rf"), metric="auc")

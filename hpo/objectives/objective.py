@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -11,6 +10,8 @@ import numpy as np
 from hpo import metrics
 from hpo.data.prepared import PreparedDataset
 from hpo.errors import UsageError
+from hpo.models import Model, check_missing_values, model_ref
+from hpo.models.registry import ModelLike
 from hpo.objectives.base import backend
 from hpo.objectives.scoring import make_scorer
 from hpo.spaces.space import SearchSpace
@@ -22,18 +23,23 @@ if TYPE_CHECKING:
 class Objective:
     """Callable ``(trial) -> validation score`` (higher is better) for one model, dataset and space.
 
+    ``model`` is a built-in name, a plug-in reference (``package.module:Class`` or an entry-point
+    name) or a :class:`~hpo.models.Model` class or instance from an importable module.
+
     Each trial stores the user attributes ``train_auc``, ``val_auc``, ``overtraining_gap``
-    (train minus validation AUC), ``fit_time_s``, ``n_params`` (ANN weights; RF tree nodes) and
-    ``epochs``/``best_epoch``/``hidden_units`` (ANN) or ``n_estimators`` (RF). The validation
-    score is reported after every epoch (ANN) or growth stage (RF); with ``prune`` the trial is
-    stopped with :class:`optuna.TrialPruned` when the study's pruner says so. A configuration
+    (train minus validation AUC), ``fit_time_s`` and what the model's fit adds: ``n_params``
+    (ANN weights; tree nodes), ``epochs``/``best_epoch``/``hidden_units`` (ANN), ``n_estimators``
+    (RF trees; BDT rounds kept) and ``rounds_trained`` (BDT). The model reports validation scores
+    as it trains (ANN: every epoch; RF: every growth stage; BDT: every ``report_every`` rounds);
+    with ``prune`` the trial is stopped with :class:`optuna.TrialPruned` when the study's pruner
+    says so. Inputs with NaN are refused for a model that cannot take them. A configuration
     whose outputs are not finite (diverged training) records ``failure`` and returns NaN, which
     Optuna counts as a failed trial.
     """
 
     def __init__(
         self,
-        model: str,
+        model: ModelLike,
         data: PreparedDataset,
         space: SearchSpace,
         *,
@@ -42,31 +48,34 @@ class Objective:
         threads: int = 1,
         seed: int = 0,
     ) -> None:
-        backend(model)  # validates the name
+        model = model_ref(model)
+        backend(model)  # validates the reference
         if space.model != model:
             raise UsageError(f"search space {space.source} is for model {space.model!r}, not {model!r}")
         space.check_complete()
         if not isinstance(threads, int) or threads < 1:
             raise UsageError(f"threads must be a positive integer, got {threads!r}")
+        check_missing_values(model, data, space)
         self.model = model
         self.data = data
         self.space = space
         self.metric = metric
-        self.scorer = make_scorer(metric)
+        self.scorer = make_scorer(metric, b_reg=data.b_reg)
         self.prune = prune
         self.threads = threads
         self.seed = seed
 
     @property
-    def backend(self) -> ModuleType:
-        """The module that fits the model (looked up on use, so the objective pickles for workers)."""
+    def backend(self) -> Model:
+        """The model object that fits (looked up on use, so the objective pickles for workers)."""
         return backend(self.model)
 
     def __call__(self, trial: optuna.trial.Trial) -> float:
         import optuna
 
         config = self.space.configuration(self.space.suggest(trial))
-        train, val = self.data.train, self.data.val
+        view = self.backend.missing_view(config)
+        train, val = self.data.split("train", view), self.data.split("val", view)
         fraction = len(val) / len(self.data.table)
 
         def report(step: int, val_scores: np.ndarray) -> None:
@@ -97,7 +106,7 @@ def _set_attrs(trial: optuna.trial.Trial, attrs: dict[str, Any]) -> None:
 
 
 def build_objective(
-    model: str,
+    model: ModelLike,
     data: PreparedDataset,
     space: SearchSpace,
     *,

@@ -21,6 +21,7 @@ class Scorer:
 
     name: str
     background_efficiency: float | None = None
+    b_reg: float = 0.0  # background regularisation of the AMS
 
     def __call__(self, split: Split, scores: np.ndarray, fraction: float = 1.0) -> float:
         """Score ``scores`` on ``split``; ``fraction`` is the split's share of all events.
@@ -31,14 +32,15 @@ class Scorer:
         if self.name == "auc":
             return metrics.roc_auc(split.y, scores, split.w)
         if self.name == "ams":
-            return metrics.best_ams(split.y, scores, split.w_phys / fraction)[0]
+            return metrics.best_ams(split.y, scores, split.w_phys / fraction, self.b_reg)[0]
         return metrics.signal_efficiency_at(split.y, scores, split.w, self.background_efficiency or 0.0)
 
 
-def make_scorer(metric: str) -> Scorer:
-    """The scorer named ``metric``: ``auc``, ``ams`` or ``sig_eff@B`` with 0 < B <= 1."""
+def make_scorer(metric: str, b_reg: float = 0.0) -> Scorer:
+    """The scorer named ``metric``: ``auc``, ``ams`` (with background regularisation ``b_reg``) or
+    ``sig_eff@B`` with 0 < B <= 1."""
     if metric in ("auc", "ams"):
-        return Scorer(metric)
+        return Scorer(metric, b_reg=b_reg if metric == "ams" else 0.0)
     match = _SIG_EFF.match(metric)
     if match:
         try:

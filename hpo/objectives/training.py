@@ -14,8 +14,9 @@ import numpy as np
 from hpo import __version__
 from hpo.data.prepared import SPLITS, PreparedDataset, Split
 from hpo.errors import DataError, UsageError
+from hpo.models import check_missing_values, model_ref, model_schema
+from hpo.models.registry import ModelLike
 from hpo.objectives.base import backend
-from hpo.spaces.models import MODELS
 
 META_FILE = "hpo-model.json"
 
@@ -54,15 +55,20 @@ class TrainedModel:
     estimator: Any
     info: dict[str, Any] = field(default_factory=dict)  # fit time, epochs, size, data hash, ...
 
+    @property
+    def missing_values(self) -> str:
+        """How absent inputs reach this model: the view of :meth:`PreparedDataset.split` its ``X`` comes from."""
+        return backend(self.model).missing_view(self.params)
+
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Signal scores in [0, 1] for rows of scaled features (``Split.X`` / ``PreparedDataset.transform``)."""
-        X = np.asarray(X, dtype=np.float32)
+        """Signal scores in [0, 1] for rows of scaled features (``PreparedDataset.split(..., self.missing_values).X``)."""
+        X = np.asarray(X, dtype=np.float32)  # NaN stays NaN for the models that take it ('native' view)
         if X.ndim != 2 or X.shape[1] != len(self.features):
             raise ValueError(f"expected an (n, {len(self.features)}) feature matrix, got shape {X.shape}")
         return backend(self.model).predict(self.estimator, X)
 
     def feature_importances(self) -> dict[str, float] | None:
-        """Importance of each input where the model defines one (RF: impurity decrease), else None."""
+        """Importance of each input where the model defines one (RF: impurity decrease; BDT: gain), else None."""
         values = backend(self.model).feature_importances(self.estimator)
         return None if values is None else dict(zip(self.features, map(float, values)))
 
@@ -81,7 +87,8 @@ class TrainedModel:
 def load_model(folder: str | os.PathLike[str]) -> TrainedModel:
     """Read a model saved by :meth:`TrainedModel.save`.
 
-    A random forest is a joblib pickle, and loading it warns that it must come from a trusted source.
+    A scikit-learn forest (or a plug-in's default save) is a joblib pickle, and loading it warns
+    that it must come from a trusted source; boosters are XGBoost files, networks Keras files.
     """
     folder = Path(folder)
     try:
@@ -103,7 +110,7 @@ def load_model(folder: str | os.PathLike[str]) -> TrainedModel:
 
 
 def train_model(
-    model: str,
+    model: ModelLike,
     params: Mapping[str, Any],
     data: PreparedDataset,
     *,
@@ -115,12 +122,13 @@ def train_model(
 
     ``params`` holds every hyperparameter of the model (a trial's ``params`` or
     :data:`EXERCISE_PARAMS`) and optionally settings; missing settings take their defaults.
-    The ANN needs events for early stopping and LR reduction: the validation split when it is
-    not fitted, otherwise a random ``holdout_fraction`` (default 10%) of the fitted events.
+    A model that monitors a validation split (the ANN's early stopping and LR reduction, the BDT's
+    early stopping) gets the validation split when it is not fitted, otherwise a random
+    ``holdout_fraction`` (default 10%) of the fitted events. ``model`` is a reference, class or
+    instance as for :class:`~hpo.objectives.Objective`.
     """
-    schema = MODELS.get(model)
-    if schema is None:
-        raise UsageError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    model = model_ref(model)
+    schema = model_schema(model)
     config = {**schema.defaults(), **params}
     for key, value in config.items():
         accepts = schema.accepts(key)
@@ -135,13 +143,15 @@ def train_model(
     unknown = [s for s in fit_splits if s not in SPLITS]
     if unknown or not fit_splits:
         raise UsageError(f"fit_splits must name some of {', '.join(SPLITS)}, got {list(fit_splits)}")
-    fitted = _concat([data.split(s) for s in dict.fromkeys(fit_splits)])
+    check_missing_values(model, data, [config])
+    view = backend(model).missing_view(config)
+    fitted = _concat([data.split(s, view) for s in dict.fromkeys(fit_splits)])
     monitor: Split | None = None
-    if model == "ann":
+    if backend(model).monitors_validation:
         if "val" in fit_splits:
-            fitted, monitor = _holdout(fitted, float(config["holdout_fraction"]), seed)
+            fitted, monitor = _holdout(fitted, float(config.get("holdout_fraction", 0.1)), seed)
         else:
-            monitor = data.val
+            monitor = data.split("val", view)
     result = backend(model).fit(config, fitted, monitor, threads=threads, seed=seed)
     info = {
         "fit_time_s": round(result.fit_time_s, 4),
@@ -151,7 +161,7 @@ def train_model(
         "dataset_hash": data.hash,
         "seed": seed,
     }
-    return TrainedModel(model, config, data.features, result.estimator, info)
+    return TrainedModel(model, config, data.input_names(view), result.estimator, info)
 
 
 def _concat(splits: Sequence[Split]) -> Split:

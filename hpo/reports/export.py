@@ -1,9 +1,12 @@
 """``hpo export``: the best model's score for every event of an input file, as CSV and ROOT.
 
-The input is read with the study's dataset description (or another one given), so its columns
-map to the features the model was trained on; the features are scaled with the prepared
-dataset's scaler. Events that carry the description's missing-value marker were never seen in
-training: they keep their row, with ``valid = 0`` and a NaN score.
+The input is read with the study's dataset description (or another one given): its expressions
+give the features the model was trained on, which are scaled with the prepared dataset's scaler,
+and absent values reach the model as they did in training. Events that the selection or a
+missing-value rule removes were never seen in training: they keep their row, with ``valid = 0``
+and a NaN score. Where the file carries the description's label column (or is one of its process
+files), the true class is written as ``label`` beside the score, so a test AUC needs no hand work;
+the description's ``identifiers`` are copied too.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ import numpy as np
 import pandas as pd
 import uproot
 
-from hpo import paths
-from hpo.data.description import DatasetDescription, ProcessSpec, load_description
+from hpo import paths, progress
+from hpo.data.description import DatasetDescription, ProcessSpec, from_mapping, load_description
+from hpo.data.expressions import Expression
 from hpo.data.prepared import PreparedDataset
-from hpo.data.readers import read_process
+from hpo.data.readers import InputFile, file_columns, read_file
 from hpo.errors import DataError, UsageError
 from hpo.reports.sources import best_model, open_studies, study_dataset
 
@@ -37,39 +41,38 @@ class Export:
     n_valid: int
 
 
-def _file_columns(description: DatasetDescription, path: Path) -> set[str]:
-    """Names of the columns (CSV) or branches (ROOT tree) of an input file."""
-    try:
-        if description.format == "csv":
-            return set(pd.read_csv(path, nrows=0).columns)
-        with uproot.open(path) as file:
-            return set(file[description.tree].keys()) if description.tree in file else set()
-    except Exception as err:  # uproot and pandas raise many types for unreadable files
-        raise DataError(f"cannot read {path} as {description.format.upper()} ({type(err).__name__}: {err})") from None
+def _known_label(description: DatasetDescription, path: Path, available: set[str], classes: dict[str, int]) -> int | None | str:
+    """None where the label column decides, the class of a file the dataset was prepared from, or 'unknown'."""
+    if description.label is not None:
+        return None if set(Expression(description.label.column).names) <= available else "unknown"
+    return classes.get(str(path.resolve()), "unknown")
 
 
-def read_events(path: Path, description: DatasetDescription, features: list[str]) -> pd.DataFrame:
-    """The features and identifiers (``run``, ``event``; the entry index where the file has no
-    event number) of every event of ``path``, read with ``description``'s column mapping."""
+def read_events(
+    path: Path, description: DatasetDescription, features: list[str], classes: dict[str, int] | None = None
+) -> tuple[pd.DataFrame, np.ndarray, bool]:
+    """The features, identifiers and (where known) labels of every event of ``path``, which
+    events the description keeps, and whether the labels are known. ``classes`` gives the class
+    of files (by resolved path) that hold one class each."""
     unknown = [f for f in features if f not in description.available]
     if unknown:
         raise DataError(
             f"dataset description {description.name!r} does not say where to find feature(s) {', '.join(unknown)} "
-            "the model needs; give --dataset-description with a 'columns' entry for each"
+            "the model needs; give --dataset-description with those features"
         )
-    available = _file_columns(description, path)
+    available = set(file_columns(description, path))
     ids = {key: getattr(description, key) for key in ("run", "event")}
     # A file to score needs no weights; identifiers it lacks fall back to -1 (run) and the entry index.
-    reader = description.model_copy(update={"weight": None, **{k: (c if c in available else None) for k, c in ids.items()}})
-    return read_process(reader, ProcessSpec(name=path.name, files=[str(path)]), [path], features)
+    reader = description.model_copy(update={k: (c if c in available else None) for k, c in ids.items()})
+    label = _known_label(description, path, available, classes or {})
+    extra = [c for c in description.identifiers if c in available]
+    read = read_file(reader, ProcessSpec(name=path.name, files=[str(path)]), InputFile(path), features, features,
+                     label=-1 if label == "unknown" else label, scoring=True, extra=extra)  # type: ignore[arg-type]
+    return read.frame, read.keep, label != "unknown"
 
 
-def _valid(events: pd.DataFrame, description: DatasetDescription) -> np.ndarray:
-    """Events without the missing-value marker in any checked feature (those training kept)."""
-    checked = [c for c in description.checked if c in events]
-    if description.marker is None or not checked:
-        return np.ones(len(events), dtype=bool)
-    return ~(events[checked] == description.marker).any(axis=1).to_numpy()
+def _raw_features(events: pd.DataFrame, dataset: PreparedDataset) -> np.ndarray:
+    return events[dataset.features].to_numpy(np.float64)
 
 
 def export(
@@ -78,27 +81,40 @@ def export(
     description: str | os.PathLike[str] | DatasetDescription | None = None,
     out: str | os.PathLike[str] | None = None,
     storage: str | None = None,
+    *,
+    show_progress: bool = True,
 ) -> Export:
     """Score the events of ``input_path`` with the study's best model; write ``<out>.csv`` and
-    ``<out>.root`` (tree ``scores``: run, event, valid, score). ``out`` defaults to
-    ``<hpo home>/<study>/export/<input name>_scores``."""
+    ``<out>.root`` (tree ``scores``: run, event, the identifiers, label where known, valid, score).
+    ``out`` defaults to ``<hpo home>/<study>/export/<input name>_scores``. A progress bar is drawn
+    on a terminal unless ``show_progress`` is False."""
     path = Path(input_path)
     if not path.is_file():
         raise UsageError(f"--input {path} does not exist; give a ROOT or CSV file to score")
     (study,) = open_studies([study_name], storage)
     dataset: PreparedDataset = study_dataset(study)
     if description is None:
-        spec = DatasetDescription(**dataset.meta["description"])
+        spec = from_mapping(dataset.meta["description"], where=f"the description recorded in {dataset.path}")
     else:
         spec = load_description(description)
-    model = best_model(study, storage)
-    events = read_events(path, spec, model.features)
-    valid = _valid(events, spec)
-    scores = np.full(len(events), np.nan)
-    if valid.any():
-        scores[valid] = model.predict(dataset.transform(events.loc[valid, model.features].to_numpy(np.float64)))
-    table = pd.DataFrame({"run": events["run"].to_numpy(np.int64), "event": events["event"].to_numpy(np.int64),
-                          "valid": valid.astype(np.int8), "score": scores})
+    classes = {str(Path(f).resolve()): p["label"] for p in dataset.meta["processes"] if p["label"] in (0, 1) for f in p.get("files", [])}
+    with progress.bar(3, f"export {path.name}", "step", enabled=show_progress) as steps:
+        model = best_model(study, storage)
+        steps.update()
+        events, valid, labelled = read_events(path, spec, dataset.features, classes)
+        steps.update()
+        scores = np.full(len(events), np.nan)
+        if valid.any():
+            scores[valid] = model.predict(dataset.transform(_raw_features(events[valid], dataset), model.missing_values))
+        steps.update()
+    table = pd.DataFrame({"run": events["run"].to_numpy(np.int64), "event": events["event"].to_numpy(np.int64)})
+    for column in spec.identifiers:
+        if column in events and column not in table:
+            table[column] = events[column].to_numpy()
+    if labelled:
+        table["label"] = events["label"].to_numpy(np.int8)
+    table["valid"] = valid.astype(np.int8)
+    table["score"] = scores
 
     stem = Path(out) if out is not None else paths.study_dir(study_name) / "export" / f"{path.name.split('.')[0]}_scores"
     stem.parent.mkdir(parents=True, exist_ok=True)
@@ -107,8 +123,9 @@ def export(
     try:
         table.to_csv(tmp_csv, index=False)
         with uproot.recreate(tmp_root) as file:  # a TTree (uproot's default for a dict is an RNTuple)
-            tree = file.mktree(TREE, {column: table[column].dtype for column in table.columns})
-            tree.extend({column: table[column].to_numpy() for column in table.columns})
+            numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])]  # text identifiers: CSV only
+            tree = file.mktree(TREE, {column: table[column].to_numpy().dtype for column in numeric})
+            tree.extend({column: table[column].to_numpy() for column in numeric})
         os.replace(tmp_csv, csv)
         os.replace(tmp_root, root)
     finally:

@@ -122,15 +122,25 @@ def band(histories: list[StudyHistory], axis: Axis, grid: NDArray[np.float64]) -
     return median, q25, q75
 
 
-def _grid(histories: list[StudyHistory], axis: Axis) -> NDArray[np.float64]:
+def grid_of(histories: list[StudyHistory], axis: Axis) -> NDArray[np.float64]:
+    """Common x values of the curves: trial counts 1..longest, or wall-clock seconds."""
     if axis == "trials":
         return np.arange(1, max(len(h) for h in histories) + 1, dtype=np.float64)
     end = max(float(h.elapsed_s.max()) for h in histories)
     return np.linspace(0.0, end, _TIME_GRID_POINTS)
 
 
-def _group_label(group: tuple[str | None, str | None]) -> str:
+def group_label(group: tuple[str | None, str | None]) -> str:
+    """Legend label of an (algorithm, model) group, e.g. 'RF tpe'."""
     return " ".join(x for x in (group[1] and group[1].upper(), group[0]) if x) or "study"
+
+
+def grouped(histories: list[StudyHistory]) -> dict[tuple[str | None, str | None], list[StudyHistory]]:
+    """Histories by (algorithm, model): the seeds of one configuration together, in first-seen order."""
+    groups: dict[tuple[str | None, str | None], list[StudyHistory]] = defaultdict(list)
+    for h in histories:
+        groups[h.group].append(h)
+    return dict(groups)
 
 
 def plot_comparison(histories: list[StudyHistory], axis: Axis, path: str | Path) -> Path:
@@ -142,10 +152,8 @@ def plot_comparison(histories: list[StudyHistory], axis: Axis, path: str | Path)
     histories = [h for h in histories if len(h)]
     if not histories:
         raise StoreError("none of the studies has a finished trial to compare")
-    groups: dict[tuple[str | None, str | None], list[StudyHistory]] = defaultdict(list)
-    for h in histories:
-        groups[h.group].append(h)
-    grid = _grid(histories, axis)
+    groups = grouped(histories)
+    grid = grid_of(histories, axis)
     with style.hep_style():
         fig, (ax,) = style.figure()
         for group, members in groups.items():
@@ -153,11 +161,11 @@ def plot_comparison(histories: list[StudyHistory], axis: Axis, path: str | Path)
             if len(members) > 1:
                 median, q25, q75 = band(members, axis, grid)
                 ax.step(grid, median, where="post", color=color, ls=ls,
-                        label=f"{_group_label(group)} (median of {len(members)} seeds)")
+                        label=f"{group_label(group)} (median of {len(members)} seeds)")
                 ax.fill_between(grid, q25, q75, step="post", color=color, alpha=0.25, lw=0)
             else:
                 (h,) = members
-                ax.step(grid, curve(h, axis, grid), where="post", color=color, ls=ls, label=f"{_group_label(group)}: {h.name}")
+                ax.step(grid, curve(h, axis, grid), where="post", color=color, ls=ls, label=f"{group_label(group)}: {h.name}")
         if axis == "trials":
             ax.set_xlabel("Number of trials")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))

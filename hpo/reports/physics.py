@@ -219,47 +219,33 @@ def plot_importances(
 # -- observables ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Observable:
-    """A physics observable and the column names it goes by in the supported ntuples."""
+    """A column to plot and how its axis reads (from the dataset description's ``display``)."""
 
-    key: str
+    column: str
     label: str
-    aliases: tuple[str, ...]
-    unit: str = "GeV"
+    unit: str = ""
     log: bool = False
 
     def axis_label(self) -> str:
         return f"{self.label} [{self.unit}]" if self.unit else self.label
 
-    def column(self, columns: list[str]) -> str | None:
-        """The first column whose name, ignoring case and an ``f_`` prefix, is an alias."""
-        wanted = {a.lower() for a in self.aliases}
-        for c in columns:
-            bare = c.lower().removeprefix("f_")
-            if bare in wanted:
-                return c
-        return None
-
-
-OBSERVABLES = (
-    Observable("m4l", r"$m_{4\ell}$", ("mass4l", "m4l", "mass_4l")),
-    Observable("mjj", r"$m_{jj}$", ("massjj", "mjj", "mass_jj"), log=True),
-    Observable("detajj", r"$|\Delta\eta_{jj}|$", ("deltajj", "deltaetajj", "detajj", "delta_eta_jj"), unit=""),
-    Observable("mZ1", r"$m_{Z_1}$", ("z1mass", "mz1", "z1_mass")),
-    Observable("mZ2", r"$m_{Z_2}$", ("z2mass", "mz2", "z2_mass")),
-)
-
 
 def plot_observable(
-    observable: Observable, values: NDArray, sample: Labelled, selected: NDArray[np.bool_], path: str | Path, bins: int = 30
+    observable: Observable,
+    values: NDArray,
+    sample: Labelled,
+    selected: NDArray[np.bool_],
+    path: str | Path,
+    bins: int = 30,
+    weighted: bool = True,
 ) -> Path:
-    """Weighted distributions of an observable for true signal, true background and the events the
-    cut selects (all classes), as expected yields."""
+    """Distributions of an observable for true signal, true background and the events the cut
+    selects (all classes): expected yields for a weighted sample, event counts otherwise.
+    Undefined values (NaN) are left out."""
     finite = np.isfinite(values)
     lo, hi = np.percentile(values[finite], [0.5, 99.5]) if finite.any() else (0.0, 1.0)
-    if observable.key == "detajj":
-        values = np.abs(values)
-        lo, hi = 0.0, max(hi, -lo)
-    edges = np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
+    integer = finite.any() and np.all(values[finite] == np.round(values[finite])) and hi - lo <= 50
+    edges = np.arange(lo - 0.5, hi + 1.5) if integer else np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
     with style.hep_style():
         fig, (ax,) = style.figure()
         for mask, name, color, kind in (
@@ -267,13 +253,42 @@ def plot_observable(
             (sample.y == 0, "True background", style.BACKGROUND_COLOR, "fill"),
             (selected, "Selected", style.SELECTED_COLOR, "step"),
         ):
-            h, _ = np.histogram(values[mask & finite], edges, weights=sample.w[mask & finite])
+            h, _ = np.histogram(values[mask & finite], edges, weights=sample.w[mask & finite] if weighted else None)
             hep.histplot(h, edges, ax=ax, histtype=kind, color=color, label=name, alpha=0.35 if kind == "fill" else 1.0,
                          lw=2, flow=None)
         ax.set_xlabel(observable.axis_label())
-        ax.set_ylabel("Expected events / bin")
+        ax.set_ylabel("Expected events / bin" if weighted else "Events / bin")
         if observable.log:
             ax.set_yscale("log")
         ax.legend(loc="upper right")
         style.label(ax, "test sample")
         return style.save(fig, path)
+
+
+# -- real data over the simulation ---------------------------------------------------------------
+def plot_data_overlay(
+    processes: Mapping[str, tuple[NDArray, NDArray]],
+    data_scores: NDArray,
+    path: str | Path,
+    bins: int = 20,
+) -> dict[str, float]:
+    """The classifier score of real collision events (points with Poisson errors) over the
+    stacked simulation (expected yields per process); returns the total expected and observed events."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    everything = np.concatenate([data_scores, *(s for s, _ in processes.values())])
+    if len(everything) and (everything.min() < 0.0 or everything.max() > 1.0):
+        edges = np.linspace(everything.min(), everything.max(), bins + 1)
+    stack = {name: np.histogram(s, edges, weights=w)[0] for name, (s, w) in processes.items()}
+    observed, _ = np.histogram(data_scores, edges)
+    with style.hep_style():
+        fig, (ax,) = style.figure()
+        if stack:
+            hep.histplot(list(stack.values()), edges, ax=ax, stack=True, histtype="fill", label=list(stack), alpha=0.6)
+        hep.histplot(observed, edges, ax=ax, histtype="errorbar", yerr=np.sqrt(observed), color="black", marker="o",
+                     markersize=5, label=f"Data ({len(data_scores)} events)")
+        ax.set_xlabel("Classifier score")
+        ax.set_ylabel("Events / bin")
+        ax.legend(loc="upper center", fontsize=13)
+        style.label(ax, "data and simulation")
+        style.save(fig, path)
+    return {"expected": float(sum(h.sum() for h in stack.values())), "observed": float(observed.sum())}

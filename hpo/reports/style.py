@@ -7,8 +7,11 @@ without a display. Use :func:`figure` to create a styled figure and :func:`save`
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import contextvars
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -35,9 +38,25 @@ SIGNAL_COLOR = "tab:red"
 BACKGROUND_COLOR = "tab:blue"
 SELECTED_COLOR = "black"
 
-# The tag drawn on every figure: hpo's own, not an experiment's, since the samples may be the
-# synthetic default, CMS or ATLAS simulation.
-TAG = ("hpo", "Simulation")
+
+
+@dataclass(frozen=True)
+class Tag:
+    """What the corner of a figure says about the sample: experiment ('CMS'; empty: none) and status ('Open Data')."""
+
+    experiment: str = ""
+    status: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.experiment or self.status)
+
+    def __str__(self) -> str:
+        return " ".join(x for x in (self.experiment, self.status) if x)
+
+
+SIMULATION = "Simulation"
+# The tag figures carry while :func:`tagged` sets none: no experiment, no status.
+_TAG: contextvars.ContextVar[Tag] = contextvars.ContextVar("hpo_figure_tag", default=Tag())
 
 DPI = 100
 
@@ -67,9 +86,37 @@ def figure(ncols: int = 1, width: float = 8.0, height: float = 6.5) -> tuple[Fig
     return fig, list(axes[0])
 
 
+def tag_of(description: Mapping[str, Any] | None) -> Tag:
+    """The tag a dataset description asks for: its ``experiment`` and ``status``; a status left unset
+    is "Simulation" for a synthetic sample and none otherwise."""
+    description = description or {}
+    status = description.get("status")
+    if status is None:
+        status = SIMULATION if description.get("synthetic") is not None else ""
+    return Tag(str(description.get("experiment") or ""), str(status))
+
+
+def current_tag() -> Tag:
+    """The tag :func:`label` draws now."""
+    return _TAG.get()
+
+
+@contextlib.contextmanager
+def tagged(tag: Tag) -> Iterator[None]:
+    """Draw ``tag`` on every figure made inside the block."""
+    token = _TAG.set(tag)
+    try:
+        yield
+    finally:
+        _TAG.reset(token)
+
+
 def label(ax, rlabel: str | None = None) -> None:
-    """Draw the figure tag ('hpo Simulation', in the experiments' style) and an optional right-hand label."""
-    hep.label.exp_text(*TAG, ax=ax, fontsize=16)
+    """Draw the current tag (e.g. 'CMS Open Data', in the experiments' style; nothing without one) and an
+    optional right-hand label."""
+    tag = current_tag()
+    if tag:
+        hep.label.exp_text(tag.experiment, tag.status, ax=ax, fontsize=16)
     if rlabel:
         ax.set_title(rlabel, loc="right", fontsize=14)
 

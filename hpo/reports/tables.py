@@ -9,6 +9,7 @@ import optuna
 import pandas as pd
 
 from hpo.reports.history import CONVERGENCE_TOLERANCE, StudyHistory
+from hpo.reports.regret import Reference, regret
 
 # Columns of the comparison table, in order.
 COLUMNS = (
@@ -18,6 +19,7 @@ COLUMNS = (
     "seed",
     "trials",
     "best_val",
+    "regret",
     "best_test_auc",
     "total_trial_time_s",
     "median_trial_time_s",
@@ -26,10 +28,11 @@ COLUMNS = (
 )
 
 
-def compare_table(studies: list[optuna.Study], histories: list[StudyHistory]) -> pd.DataFrame:
-    """One row per study: best validation value, test AUC of the retrained best model (when
-    ``hpo best`` recorded it), finished trials, total and median trial time, wall-clock span, and
-    the number of trials after which it first came within 0.002 of its final best."""
+def compare_table(studies: list[optuna.Study], histories: list[StudyHistory], reference: Reference | None = None) -> pd.DataFrame:
+    """One row per study: best validation value, its regret (distance to ``reference``; NaN without
+    one), test AUC of the retrained best model (when ``hpo best`` recorded it), finished trials,
+    total and median trial time, wall-clock span, and the number of trials after which it first
+    came within 0.002 of its final best."""
     rows = []
     for study, h in zip(studies, histories, strict=True):
         test_auc = study.user_attrs.get("best_test_auc")
@@ -41,6 +44,7 @@ def compare_table(studies: list[optuna.Study], histories: list[StudyHistory]) ->
                 "seed": h.seed,
                 "trials": len(h),
                 "best_val": h.best,
+                "regret": float(regret(h, reference)[-1]) if reference is not None and len(h) else np.nan,
                 "best_test_auc": np.nan if test_auc is None else float(test_auc),
                 "total_trial_time_s": float(np.nansum(h.durations_s)),
                 "median_trial_time_s": float(np.nanmedian(h.durations_s)) if len(h) else np.nan,

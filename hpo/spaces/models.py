@@ -98,8 +98,38 @@ RF = ModelSchema(
         "bootstrap": Accepts(bool),
     },
     settings={
-        "prune_stages": Accepts(int, 1, 1_000, default=4, doc="stages the forest is grown in when pruning"),
+        "prune_stages": Accepts(int, 1, 1_000, default=4, doc="stages the forest is grown in when pruning (sklearn engine)"),
+        "engine": Accepts(
+            str, choices=("sklearn", "xgboost"), default="sklearn",
+            doc="sklearn: RandomForestClassifier; xgboost: XGBoost's histogram random forest (faster, takes NaN)",
+        ),
     },
 )
 
-MODELS: dict[str, ModelSchema] = {m.name: m for m in (ANN, RF)}
+BDT = ModelSchema(
+    "bdt",
+    tunable={
+        "n_estimators": Accepts(int, 1, 100_000, doc="boosting rounds (the cap: early stopping may use fewer)"),
+        "learning_rate": Accepts(float, 0, 1, low_open=True, doc="shrinkage of each tree (XGBoost eta)"),
+        "max_depth": Accepts(int, 1, 64),
+        "min_child_weight": Accepts(float, 0, 1e9, doc="smallest hessian sum (weighted events x p(1-p)) in a leaf"),
+        "subsample": Accepts(float, 0, 1, low_open=True, doc="fraction of events drawn for each tree"),
+        "colsample_bytree": Accepts(float, 0, 1, low_open=True, doc="fraction of inputs drawn for each tree"),
+        "reg_alpha": Accepts(float, 0, 1e6, doc="L1 regularisation of the leaf values"),
+        "reg_lambda": Accepts(float, 0, 1e6, doc="L2 regularisation of the leaf values"),
+        "gamma": Accepts(float, 0, 1e6, doc="smallest loss reduction to split a leaf"),
+    },
+    settings={
+        "early_stopping_rounds": Accepts(int, 0, 100_000, default=20, doc="rounds without a better weighted validation log-loss before stopping (0: never)"),
+        "report_every": Accepts(int, 1, 100_000, default=10, doc="boosting rounds between intermediate validation scores (pruning)"),
+        "max_bin": Accepts(int, 2, 65_536, default=256, doc="histogram bins per input"),
+        "device": Accepts(str, choices=("cpu", "cuda"), default="cpu", doc="cuda trains on the GPU (XGBoost's CUDA build)"),
+        "holdout_fraction": Accepts(
+            float, 0, 0.5, low_open=True, default=0.1,
+            doc="share of the fitted events held out for early stopping when training on train+val",
+        ),
+    },
+)
+
+#: The built-in models' schemas; a plug-in model's comes from :func:`hpo.models.model_schema`.
+MODELS: dict[str, ModelSchema] = {m.name: m for m in (ANN, RF, BDT)}

@@ -10,7 +10,7 @@ import pydantic
 
 from hpo.errors import SpaceError
 from hpo.spaces.grid import MAX_GRID_LEVELS, Grid
-from hpo.spaces.models import MODELS, ModelSchema
+from hpo.spaces.models import ModelSchema
 from hpo.spaces.spec import ParamSpec, SpaceSpec
 
 if TYPE_CHECKING:
@@ -39,6 +39,11 @@ class SearchSpace:
         return self.spec.model
 
     @property
+    def schema(self) -> ModelSchema:
+        """What the space's model accepts (a built-in's, or a plug-in's declared hyperparameters)."""
+        return _schema(self.model, self.source)
+
+    @property
     def params(self) -> Mapping[str, ParamSpec]:
         """The searched hyperparameters, in suggestion order."""
         return self.spec.params
@@ -54,7 +59,7 @@ class SearchSpace:
 
     def missing(self) -> list[str]:
         """Hyperparameters the model needs that the space neither searches nor pins."""
-        return [name for name in MODELS[self.model].tunable if name not in self.spec.params and name not in self.spec.fixed]
+        return [name for name in self.schema.tunable if name not in self.spec.params and name not in self.spec.fixed]
 
     def check_complete(self) -> SearchSpace:
         """This space if it gives the model every hyperparameter it needs, else a :class:`SpaceError`.
@@ -73,7 +78,7 @@ class SearchSpace:
 
     def configuration(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Everything a model is built from: setting defaults, then ``fixed``, then ``params``."""
-        return {**MODELS[self.model].defaults(), **self.spec.fixed, **params}
+        return {**self.schema.defaults(), **self.spec.fixed, **params}
 
     def __repr__(self) -> str:
         return f"SearchSpace(model={self.model!r}, params={self.names}, source={self.source!r})"
@@ -212,10 +217,18 @@ def _grid_axis(p: ParamSpec, levels: int | None) -> list[Any]:
     return list(dict.fromkeys(_cast(p, v) for v in points))
 
 
+def _schema(model: str, source: str) -> ModelSchema:
+    from hpo.errors import UsageError
+    from hpo.models.registry import model_schema
+
+    try:
+        return model_schema(model)
+    except UsageError as err:
+        raise SpaceError(f"search space {source}: model: {str(err).removeprefix(f'--model {model}: ')}") from None
+
+
 def _check_against_model(spec: SpaceSpec, source: str) -> None:
-    schema: ModelSchema | None = MODELS.get(spec.model)
-    if schema is None:
-        raise SpaceError(f"search space {source}: model: unknown model {spec.model!r}; choose one of {', '.join(MODELS)}")
+    schema = _schema(spec.model, source)
     known = ", ".join([*schema.tunable, *schema.settings])
     for name, p in spec.params.items():
         accepts = schema.tunable.get(name)

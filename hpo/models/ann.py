@@ -1,4 +1,4 @@
-"""The Keras dense network, fitted with event weights, early stopping and LR reduction.
+"""The Keras dense network (``--model ann``), fitted with event weights, early stopping and LR reduction.
 
 TensorFlow and Keras are imported inside the functions here, so that ``import hpo`` and
 random-forest runs never load them.
@@ -10,13 +10,14 @@ import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from hpo.data.prepared import Split
-from hpo.objectives.base import FitResult, Reporter, loss_weights
+from hpo.models.base import FitResult, Model, Reporter, loss_weights
 from hpo.objectives.threads import configure_tensorflow
+from hpo.spaces.models import ANN as SCHEMA
 
 if TYPE_CHECKING:
     import keras
@@ -153,3 +154,43 @@ def save(model: keras.Model, folder: Path) -> Path:
 def load(folder: Path, *, threads: int = 1) -> keras.Model:
     """Read a network written by :func:`save`."""
     return _keras(threads).models.load_model(folder / FILE)
+
+
+class ANN(Model):
+    """The Keras dense network (``--model ann``); see :func:`build_network` and :func:`fit`."""
+
+    hyperparameters = SCHEMA.tunable
+    settings = SCHEMA.settings
+    monitors_validation: ClassVar[bool] = True
+
+    def build(self, config: Mapping[str, Any], n_features: int, *, threads: int = 1, seed: int = 0) -> keras.Model:
+        """The compiled network (Keras draws its initial weights from the global seed set in :meth:`fit`)."""
+        return build_network(config, n_features, threads=threads)
+
+    def fit(
+        self,
+        config: Mapping[str, Any],
+        train: Split,
+        val: Split | None,
+        *,
+        threads: int = 1,
+        seed: int = 0,
+        staged: bool = False,
+        report: Reporter | None = None,
+    ) -> FitResult:
+        """See :func:`fit`; the network needs ``val`` for early stopping."""
+        if val is None:
+            raise ValueError("the ANN needs a validation split for early stopping")
+        return fit(config, train, val, threads=threads, seed=seed, staged=staged, report=report)
+
+    def predict(self, estimator: keras.Model, X: np.ndarray) -> np.ndarray:
+        return predict(estimator, X)
+
+    def feature_importances(self, estimator: keras.Model) -> None:
+        return feature_importances(estimator)
+
+    def save(self, estimator: keras.Model, folder: Path) -> Path:
+        return save(estimator, folder)
+
+    def load(self, folder: Path, *, threads: int = 1) -> keras.Model:
+        return load(folder, threads=threads)

@@ -1,0 +1,86 @@
+"""XGBoost boosters as hpo estimators: matrices with weights, scores, importances and files.
+
+Shared by the boosted trees (:mod:`.bdt`) and the forest's XGBoost engine (:mod:`.rf`). NaN in
+the inputs is XGBoost's missing value: each split learns a default direction for it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hpo.data.prepared import Split
+from hpo.models.base import loss_weights
+
+if TYPE_CHECKING:
+    import xgboost
+
+#: The booster file: XGBoost's own Universal Binary JSON format (exact, not a pickle).
+FILE = "model.ubj"
+
+
+def training_matrices(
+    train: Split, val: Split | None, *, max_bin: int = 256
+) -> tuple[xgboost.QuantileDMatrix, xgboost.QuantileDMatrix | None]:
+    """Histogram matrices of ``train`` and ``val`` with the training weights (mean 1) attached;
+    the validation matrix shares the training bins."""
+    import xgboost
+
+    dtrain = xgboost.QuantileDMatrix(train.X, label=train.y, weight=loss_weights(train.w_train), max_bin=max_bin, missing=np.nan)
+    dval = None
+    if val is not None:
+        dval = xgboost.QuantileDMatrix(
+            val.X, label=val.y, weight=loss_weights(val.w_train, "validation"), ref=dtrain, max_bin=max_bin, missing=np.nan
+        )
+    return dtrain, dval
+
+
+def predict(booster: xgboost.Booster, X: np.ndarray, *, rounds: int | None = None) -> np.ndarray:
+    """Signal probability of each row of ``X`` (the first ``rounds`` boosting rounds, default all)."""
+    iteration_range = (0, rounds) if rounds else (0, 0)
+    scores = booster.inplace_predict(np.asarray(X, dtype=np.float32), iteration_range=iteration_range, missing=np.nan)
+    return np.asarray(scores, dtype=np.float64).ravel()
+
+
+def importances(booster: xgboost.Booster) -> np.ndarray:
+    """Total gain of the splits on each input, normalised to sum 1 (0 for inputs never split on)."""
+    gain = booster.get_score(importance_type="total_gain")
+    values = np.zeros(booster.num_features())
+    for key, value in gain.items():
+        values[int(key.removeprefix("f"))] = float(value)
+    total = values.sum()
+    return values / total if total > 0 else values
+
+
+def n_nodes(booster: xgboost.Booster) -> int:
+    """Number of nodes of all trees (one line per node in the text dump)."""
+    return sum(tree.count("\n") for tree in booster.get_dump())
+
+
+def save(booster: xgboost.Booster, folder: Path) -> Path:
+    """Write ``booster`` to ``folder/model.ubj`` in XGBoost's format (atomically)."""
+    path = folder / FILE
+    tmp = folder / f".tmp.{FILE}"  # the suffix tells XGBoost the format
+    try:
+        booster.save_model(tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def load(folder: Path, *, threads: int = 1) -> xgboost.Booster:
+    """Read a booster written by :func:`save`, set to use ``threads`` threads."""
+    import xgboost
+
+    booster = xgboost.Booster()
+    booster.load_model(folder / FILE)
+    booster.set_param({"nthread": threads})
+    return booster
+
+
+def is_booster(estimator: Any) -> bool:
+    """Whether ``estimator`` is an XGBoost booster (without importing XGBoost for other models)."""
+    return type(estimator).__module__.startswith("xgboost") and type(estimator).__name__ == "Booster"

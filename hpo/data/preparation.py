@@ -31,7 +31,6 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
-from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
 from hpo import paths
@@ -111,6 +110,8 @@ def prepare(
     split = _split_codes(events["role"].to_numpy(), test_size, val_size)
     _check_splits(description, events, split)
     weights = _weights(events, negative_weights)
+    from sklearn.preprocessing import StandardScaler  # here: every command's start-up would pay for scikit-learn
+
     train_rows = events.loc[split == SPLITS.index("train"), names].to_numpy(np.float64)
     scaler = StandardScaler().fit(train_rows)  # ignores NaN (absent values) in the fit
     missing = _missing_meta(description, events, split, names)

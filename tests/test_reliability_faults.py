@@ -257,6 +257,21 @@ def test_staging_left_by_killed_processes_is_removed_by_the_next_write(tmp_path:
     assert [p.name for p in (hpo_home / "st").iterdir()] == ["best"]
 
 
+def test_staging_left_by_a_killed_synthesis_is_removed_by_the_next(tmp_path: Path) -> None:
+    import socket
+
+    from hpo.data import synthesize
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout.strip()
+    folder = tmp_path / "synthetic"
+    (first,) = synthesize(["4mu"], scale=0.01, folder=folder)[:1]
+    leftover = first.with_name(f".{first.name}.{socket.gethostname()}.{dead}.tmp")
+    leftover.write_bytes(b"half a ROOT file")
+    synthesize(["4mu"], scale=0.01, folder=folder, overwrite=True)
+    assert not leftover.exists() and first.is_file()
+    assert not [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
 @pytest.mark.parametrize(
     "attrs",
     [{}, {"model": "rf", "algo": "random", "space": {}}, {"hpo_format": 1, "model": "rf", "algo": "random"}],

@@ -35,6 +35,7 @@ from tqdm.auto import tqdm
 
 from hpo import paths
 from hpo.errors import UsageError
+from hpo.staging import staging_path
 
 TREE = "HZZ4LeptonsAnalysisReduced"
 MISSING = -999.0
@@ -287,7 +288,7 @@ def synthesize(
         channel_yield = process.yield_4mu * (0.8 if channel == "4e" else 1.0)  # lower electron efficiency
         rng = np.random.default_rng([seed, CHANNELS.index(channel), p_index])
         branches = generate(process, n, rng, channel_yield * luminosity / 137.0 / n)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp = staging_path(path)  # a synthesis killed earlier left its staging file: removed here
         try:
             with uproot.recreate(tmp) as out:  # a TTree, as the exercise reads (not uproot's default RNTuple)
                 tree = out.mktree(TREE, {b: branches[b].dtype for b in BRANCHES})

@@ -27,15 +27,17 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.ensemble import RandomForestClassifier
 
 from hpo.data.prepared import Split
 from hpo.models import boosters
 from hpo.models.base import FitResult, Model, Reporter, load_joblib, loss_weights, save_joblib
 from hpo.spaces.models import RF as SCHEMA
+
+if TYPE_CHECKING:  # scikit-learn is imported when a forest is built: checking a space needs only the schema
+    from sklearn.ensemble import RandomForestClassifier
 
 #: Share of distinct events in a bootstrap sample of n events (1 - 1/e), for ``bootstrap`` on XGBoost.
 BOOTSTRAP_SUBSAMPLE = 0.632
@@ -53,6 +55,8 @@ def max_features(value: int | float, n_features: int) -> int | float:
 
 def build_forest(config: Mapping[str, Any], n_features: int, *, threads: int = 1, seed: int = 0) -> RandomForestClassifier:
     """An unfitted scikit-learn forest for ``config`` (the space's parameters plus settings)."""
+    from sklearn.ensemble import RandomForestClassifier
+
     return RandomForestClassifier(
         n_estimators=int(config["n_estimators"]),
         criterion=config["criterion"],

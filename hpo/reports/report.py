@@ -125,15 +125,15 @@ def _optimisation(study: optuna.Study, out: Path) -> list[Section]:
 def _yields(dataset: PreparedDataset, split: str, by: str = "label") -> np.ndarray:
     """Physical weights of ``split`` scaled per class (``by='label'``) or per process
     (``by='process'``) to the expected yield of the whole sample."""
-    groups = np.concatenate([dataset.frame(s)[by].to_numpy() for s in SPLITS])
-    w_all = np.concatenate([dataset.split(s).w_phys for s in SPLITS])
-    part = dataset.split(split)
-    keys = dataset.frame(split)[by].to_numpy()
-    out = part.w_phys.copy()
+    groups = dataset.table.column(by).to_numpy()
+    w_phys = dataset.table.column("phys_weight").to_numpy().astype(np.float64)
+    simulated = dataset.table.column("split").to_numpy() < len(SPLITS)  # not real data
+    part = dataset.mask(split)
+    keys, out = groups[part], w_phys[part].copy()
     for key in np.unique(keys):
-        in_split = part.w_phys[keys == key].sum()
+        in_split = out[keys == key].sum()
         if in_split != 0:
-            out[keys == key] *= w_all[groups == key].sum() / in_split
+            out[keys == key] *= w_phys[simulated & (groups == key)].sum() / in_split
     return out
 
 

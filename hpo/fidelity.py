@@ -90,9 +90,13 @@ def check_cv(cv: object) -> int:
     return cv
 
 
-def check_budget_options(prune: str, rungs: Sequence[float], cv: int) -> None:
-    """Refuse combinations of ``--prune``, ``--fidelity`` and ``--cv`` that cannot work, in one line."""
+def check_budget_options(prune: str, rungs: Sequence[float], cv: int, algo: str = "") -> None:
+    """Refuse combinations of ``--algo``, ``--prune``, ``--fidelity`` and ``--cv`` that cannot work, in one line."""
+    from hpo.tuners import is_kerastuner
+
     check_cv(cv)
+    if is_kerastuner(algo) and (rungs or cv):
+        raise UsageError(f"--algo {algo} decides itself how each model is trained; leave out --fidelity and --cv")
     if rungs and cv:
         raise UsageError("--fidelity and --cv cannot be combined: choose rungs over training events or cross-validation folds")
     if rungs and prune not in FIDELITY_PRUNERS:

@@ -81,6 +81,7 @@ def test_rungs_are_parsed_and_bad_combinations_refused() -> None:
         (["--cv", "1"], "--cv 1: give a number of folds"),
         (["--prune", "wilcoxon"], "--prune wilcoxon compares cross-validation folds"),
         (["--cv", "3", "--fidelity", "events", "--prune", "median"], "cannot be combined"),
+        (["--algo", "kt-bayes", "--cv", "3"], "--algo kt-bayes decides itself how each model is trained"),
     ],
 )
 def test_bad_budget_options_are_one_line_and_exit_2(extra: list[str], message: str, tiny_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -115,6 +116,20 @@ def test_objective_reports_only_rung_ends_and_halving_prunes_at_each_rung(tiny_d
     assert late.state == TrialState.PRUNED and late.user_attrs["rung"] == 1 and sorted(late.intermediate_values) == [1, 3]
     assert early.state == TrialState.PRUNED and early.user_attrs["rung"] == 0 and len(early.user_attrs["rung_scores"]) == 1
     assert early.user_attrs["events"] < late.user_attrs["events"] < good.user_attrs["events"]
+
+
+@pytest.mark.parametrize(("model", "fast"), [
+    ("ann", {"epochs": 3, "batch_size": 64, "n_layers": 1}),
+    ("bdt", {"n_estimators": 30, "report_every": 5}),
+    ("rf", {"n_estimators": 12, "prune_stages": 3}),
+])  # fmt: skip
+def test_the_models_own_steps_are_not_reported_between_rungs(model: str, fast: dict, tiny_dataset) -> None:  # noqa: ANN001
+    objective = build_objective(model, tiny_dataset, load_space(model).with_overrides(fast), prune=True, rungs=[1 / 9, 1 / 3, 1])
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=2))
+    study.optimize(objective, n_trials=1)
+    trial = study.trials[0]
+    assert trial.state == TrialState.COMPLETE and sorted(trial.intermediate_values) == [1, 3, 9]
+    assert trial.user_attrs["rung"] == 2 and trial.value == pytest.approx(trial.user_attrs["val_auc"])
 
 
 def test_two_workers_prune_at_each_rung_with_the_exact_count_and_each_grid_point_once(

@@ -121,7 +121,7 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"--max-grid-points must be a positive integer, got {args.max_grid_points}")
     if args.algo == "grid" and (args.grid_levels is None or args.grid_levels >= 1):  # counted before the data is prepared
         check_grid_size(space.grid(args.grid_levels), args.max_grid_points, space.source, args.grid_levels)
-    check_budget_options(args.prune, parse_fidelity(args.fidelity), args.cv)  # before the data is prepared
+    check_budget_options(args.prune, parse_fidelity(args.fidelity), args.cv, args.algo)  # before the data is prepared
     data = prepared_from_args(args)
     options = dict(
         space=space, n_trials=args.trials, jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,

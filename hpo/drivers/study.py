@@ -22,7 +22,7 @@ from hpo.drivers.queue import budget_trials, enqueue_missing
 from hpo.drivers.stopping import GracefulStop, StopRequested, StudyStopped
 from hpo.drivers.worker import ObjectiveFactory, WorkerSpec, run_worker, run_worker_process, worker_seeds
 from hpo.errors import UsageError
-from hpo.fidelity import parse_fidelity
+from hpo.fidelity import check_budget_options, parse_fidelity
 from hpo.models import check_missing_values, check_plugin, code_differences, default_space, get_model, model_code, model_ref
 from hpo.models.registry import ModelLike
 from hpo.progress import shown as progress_shown
@@ -84,9 +84,10 @@ def run(
     model = model_ref(model)
     get_model(model)  # one line for an unknown model or a broken plug-in
     check_algorithm(algo)
-    jobs = _workers(algo, model, prune, jobs, backend, scheduler)
     rungs = parse_fidelity(fidelity)
-    _check_budgets(algo, prune, rungs, cv)
+    check_budget_options(prune, rungs, cv, algo)  # before the KerasTuner checks, which refuse any pruner
+    jobs = _workers(algo, model, prune, jobs, backend, scheduler)
+    make_pruner(prune, rungs, cv)
     _check_positive("seed", seed, allow_zero=True)
     if n_trials is not None:
         _check_positive("n_trials", n_trials)
@@ -346,13 +347,6 @@ def _workers(algo: str, model: str, prune: str, jobs: int | None, backend: str, 
     _check_positive("jobs", jobs)
     check_backend(backend, scheduler)
     return jobs
-
-
-def _check_budgets(algo: str, prune: str, rungs: list[float], cv: int) -> None:
-    """Refuse a pruner, rungs or folds that do not go together (one line each)."""
-    make_pruner(prune, rungs, cv)
-    if tuners.is_kerastuner(algo) and (rungs or cv):
-        raise UsageError(f"--algo {algo} decides itself how each model is trained; leave out --fidelity and --cv")
 
 
 def _check_rung_events(data: PreparedDataset, rungs: list[float], cv: int) -> None:

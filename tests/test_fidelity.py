@@ -155,10 +155,10 @@ def test_two_workers_prune_at_each_rung_with_the_exact_count_and_each_grid_point
     assert "6 trials trained, 0 pruned here" in out
 
 
-@pytest.mark.parametrize(("algo", "prune"), [("tpe", "hyperband"), ("bayes", "halving")])
-def test_model_based_samplers_with_rungs_and_two_workers(algo: str, prune: str, tiny_file: Path) -> None:
+@pytest.mark.parametrize(("algo", "prune", "jobs"), [("tpe", "hyperband", 2), ("bayes", "halving", 2), ("cmaes", "hyperband", 1), ("random", "median", 1)])
+def test_every_sampler_with_rungs(algo: str, prune: str, jobs: int, tiny_file: Path) -> None:
     space = default_space(RUNG_MODEL).with_overrides({"switch_events": _switch(tiny_file)})
-    study = drivers.run(RUNG_MODEL, algo, tiny_file, space=space, n_trials=8, jobs=2, prune=prune, fidelity="events", progress=False)
+    study = drivers.run(RUNG_MODEL, algo, tiny_file, space=space, n_trials=8, jobs=jobs, prune=prune, fidelity="events", progress=False)
     counts = count_trials(study)
     assert len(drivers.budget_trials(study)) == len(study.trials) == 8 and counts["COMPLETE"] >= 1
     assert counts["COMPLETE"] + counts["PRUNED"] == 8

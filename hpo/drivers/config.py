@@ -1,8 +1,8 @@
 """A study's settings, recorded on the study as user attributes so that anyone can continue it.
 
 Everything a worker, ``hpo resume`` or ``hpo best`` needs is read back from the store: model,
-algorithm, search space, dataset (hash and file), seed, metric, pruner, grid levels and the target
-number of trials. The dashboard shows the same attributes.
+algorithm, search space, dataset (hash and file), seed, metric, pruner, grid levels, the rungs of
+``--fidelity`` and the folds of ``--cv``, and the target number of trials. The dashboard shows the same attributes.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from test_cli_study import HPO, _exit_code, _wait_for
 from hpo import drivers, metrics
 from hpo.cli import main
 from hpo.data import open_prepared
-from hpo.errors import UsageError
+from hpo.errors import DataError, UsageError
 from hpo.fidelity import check_budget_options, parse_fidelity, rung_steps
 from hpo.objectives import backend, build_objective
 from hpo.objectives.fidelity import rung_indices
@@ -89,6 +89,15 @@ def test_bad_budget_options_are_one_line_and_exit_2(extra: list[str], message: s
     assert _exit_code(argv) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_rungs_and_folds_too_small_for_the_data_are_refused_before_any_trial() -> None:
+    small = make_tiny_dataset(n=100)
+    with pytest.raises(DataError, match=r"the first rung \(0.01235 of \d+ training events\) holds"):
+        drivers.run("rf", "random", small, prune="halving", fidelity="1/81,1/27,1/9,1/3,1", progress=False)
+    with pytest.raises(DataError, match="--cv 20: train\\+validation holds only"):
+        drivers.run("rf", "random", small, cv=20, progress=False)
+    assert not open_storage().get_all_studies()
 
 
 def test_rungs_are_nested_stratified_and_fixed_by_the_seed() -> None:

@@ -255,6 +255,9 @@ def test_cv_score_is_the_mean_of_the_folds_computed_by_hand(tiny_file: Path, cap
     assert main(["show", "cv"]) == 0
     out = capsys.readouterr().out
     assert "5-fold cross-validation on train+validation" in out and f"val - test  {result.val_test_gap:+.5f}" in out
+    study.set_user_attr("best_val_test_gap", None)  # tested before the gap was recorded: read from the trial
+    table = tables.compare_table([study], [history.load_history(study)])
+    assert table.loc[0, "val_test_gap"] == pytest.approx(result.val_test_gap)
 
 
 def test_wilcoxon_sees_each_fold_score(tiny_file: Path) -> None:

@@ -39,6 +39,8 @@ def compare_table(studies: list[optuna.Study], histories: list[StudyHistory], re
     for study, h in zip(studies, histories, strict=True):
         test_auc = study.user_attrs.get("best_test_auc")
         gap = study.user_attrs.get("best_val_test_gap")
+        if gap is None and test_auc is not None:  # tested before the gap was recorded: from the tested trial
+            gap = _gap_of_tested_trial(study, float(test_auc))
         rows.append(
             {
                 "study": h.name,
@@ -60,6 +62,14 @@ def compare_table(studies: list[optuna.Study], histories: list[StudyHistory], re
     table["seed"] = table["seed"].astype("Int64")
     table["trials_to_within_0.002"] = table["trials_to_within_0.002"].astype("Int64")
     return table
+
+
+def _gap_of_tested_trial(study: optuna.Study, test_auc: float) -> float | None:
+    """Validation AUC of the trial ``hpo best`` tested minus ``test_auc`` (None if unknown)."""
+    number = study.user_attrs.get("best_trial_number")
+    trial = next((t for t in study.get_trials(deepcopy=False) if t.number == number), None)
+    val_auc = trial.user_attrs.get("val_auc") if trial is not None else None
+    return float(val_auc) - test_auc if isinstance(val_auc, (int, float)) else None
 
 
 def to_markdown(table: pd.DataFrame) -> str:

@@ -84,6 +84,14 @@ def test_low_level_kinematics_reproduce_the_high_level_features():
     assert np.all(j1.pt >= j2.pt)
 
 
+@pytest.mark.parametrize("preset", ["synthetic", "synthetic-4e"])
+def test_low_feature_set_is_the_hard_benchmark_of_lepton_and_jet_kinematics(preset):
+    sets = data.load_description(preset).features
+    assert sets["low"] == list(synthetic.LOW_LEVEL) and len(sets["low"]) == 18
+    assert {name.rsplit("_", 1)[1] for name in sets["low"]} == {"pt", "eta", "phi"}
+    assert sets["high"] == list(synthetic.HIGH_LEVEL) and next(iter(sets)) == "high"  # high stays the default
+
+
 def test_truncated_mixture_density_integrates_to_one():
     mixture = synthetic._higgs(1.2)[0].z2
     total, _ = integrate.quad(lambda x: np.exp(mixture.logpdf(np.array([x]), 12.0, 40.0))[0], 12.0, 40.0)

@@ -203,4 +203,6 @@ def test_pruners_are_built_from_their_names() -> None:
     assert isinstance(drivers.make_pruner("median"), optuna.pruners.MedianPruner)
     assert isinstance(drivers.make_pruner("hyperband"), optuna.pruners.HyperbandPruner)
     assert isinstance(drivers.make_pruner("none"), optuna.pruners.NopPruner)
-    assert drivers.PRUNERS == ("none", "median", "hyperband")
+    assert isinstance(drivers.make_pruner("halving"), optuna.pruners.SuccessiveHalvingPruner)
+    assert isinstance(drivers.make_pruner("wilcoxon", cv=3), optuna.pruners.WilcoxonPruner)
+    assert drivers.PRUNERS == ("none", "median", "halving", "hyperband", "wilcoxon")

@@ -19,6 +19,7 @@ from hpo.cli.data import add_data_options, prepared_from_args
 from hpo.drivers.algorithms import ALGORITHMS
 from hpo.drivers.summary import duration_text, end_summary, storage_option
 from hpo.errors import UsageError
+from hpo.fidelity import FIDELITY_HELP, check_budget_options, parse_fidelity
 from hpo.models import available_models, default_space
 from hpo.spaces import DEFAULT_MAX_GRID_POINTS, check_grid_size, load_space, parse_assignments
 from hpo.store import list_studies, load_study, open_storage, redact
@@ -43,7 +44,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="pin a setting or hyperparameter, e.g. --set epochs=20 (repeatable)")
     run.add_argument("--seed", type=int, default=0, help="seed of the samplers and of model training (default: 0)")
     run.add_argument("--metric", default="auc", help="validation score to maximise: auc, ams or sig_eff@B (default: auc)")
-    run.add_argument("--prune", choices=drivers.PRUNERS, default="none", help="stop unpromising trials early (default: none)")
+    run.add_argument("--prune", choices=drivers.PRUNERS, default="none",
+                     help="stop unpromising trials early: median, halving (successive halving), hyperband, wilcoxon (with --cv) (default: none)")
+    run.add_argument("--fidelity", default="none", metavar="RUNGS",
+                     help=f"multi-fidelity: train each trial on growing nested fractions of the training events and prune at each rung: {FIDELITY_HELP} (default: none; needs --prune median, halving or hyperband)")
+    run.add_argument("--cv", type=int, default=0, metavar="K",
+                     help="score each configuration by K-fold cross-validation on train+validation (stratified, folds fixed by --seed; default: 0, the validation split)")
     run.add_argument("--grid-levels", type=int, default=None, metavar="N",
                      help="grid points per numeric range without explicit values (grid only; default: the space's)")
     run.add_argument("--max-grid-points", type=int, default=DEFAULT_MAX_GRID_POINTS, metavar="N",
@@ -115,11 +121,13 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"--max-grid-points must be a positive integer, got {args.max_grid_points}")
     if args.algo == "grid" and (args.grid_levels is None or args.grid_levels >= 1):  # counted before the data is prepared
         check_grid_size(space.grid(args.grid_levels), args.max_grid_points, space.source, args.grid_levels)
+    check_budget_options(args.prune, parse_fidelity(args.fidelity), args.cv, args.algo)  # before the data is prepared
     data = prepared_from_args(args)
     options = dict(
         space=space, n_trials=args.trials, jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
         storage=args.storage, study_name=args.study, seed=args.seed, metric=args.metric, prune=args.prune,
-        grid_levels=args.grid_levels, max_grid_points=args.max_grid_points, progress=not args.quiet,
+        grid_levels=args.grid_levels, max_grid_points=args.max_grid_points, fidelity=args.fidelity, cv=args.cv,
+        progress=not args.quiet,
     )  # fmt: skip
     if args.repeats is not None:
         return _finish(lambda: drivers.run_repeats(args.model, args.algo, data, repeats=args.repeats, **options), args.storage)
@@ -198,6 +206,8 @@ def _show(args: argparse.Namespace) -> int:
         else:  # the study went on: that figure belongs to an earlier best trial
             print(f"test AUC    {a['best_test_auc']:.5f} of trial {tested if tested is not None else '?'}, no longer the best; "
                   f"run 'hpo best {r.name}' for trial {r.best_trial}")  # fmt: skip
+    for line in drivers.budget_lines(r):
+        print(line)
     return 0
 
 

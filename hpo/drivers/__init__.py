@@ -22,7 +22,7 @@ from hpo.drivers.joining import join
 from hpo.drivers.queue import budget_trials, enqueue_missing, pop_waiting_trial
 from hpo.drivers.stopping import EXIT_STOPPED, StudyStopped
 from hpo.drivers.study import DEFAULT_JOBS, DEFAULT_TRIALS, WorkerDied, resume, run, run_repeats
-from hpo.drivers.summary import StudyReport, report_of, study_report, summary_line
+from hpo.drivers.summary import RungCount, StudyReport, budget_lines, report_of, study_report, summary_line
 
 __all__ = [
     "DeletedStudy",
@@ -36,10 +36,12 @@ __all__ = [
     "PRUNERS",
     "BestResult",
     "StudyConfig",
+    "RungCount",
     "StudyReport",
     "StudyStopped",
     "WorkerDied",
     "best",
+    "budget_lines",
     "budget_trials",
     "check_study",
     "default_study_name",

@@ -33,6 +33,7 @@ class BestResult:
     val_score: float  # the study's objective value of the best trial
     test_auc: float  # weighted ROC AUC on the test split, model fitted on train+validation
     folder: Path  # model files, hpo-model.json and test predictions
+    val_test_gap: float | None = None  # the trial's validation AUC minus test_auc (None if it recorded no val_auc)
 
 
 def best(study_name: str, storage: str | None = None) -> BestResult:
@@ -42,7 +43,9 @@ def best(study_name: str, storage: str | None = None) -> BestResult:
     ``phys_weight``, ``score``) are saved under ``<hpo home>/<study>/best/``, replacing an earlier
     result; the saved model is read back and must reproduce the test AUC (to 1e-9); the model's
     metadata names the trial (``info["trial_number"]``), and the test AUC is recorded on the study
-    as ``best_test_auc`` beside ``best_trial_number``.
+    as ``best_test_auc`` beside ``best_trial_number``, with ``best_val_test_gap``: the trial's
+    validation AUC (the mean over the folds with ``--cv``) minus the test AUC, a sign of over-tuning
+    to the validation events when it is large.
     """
     from hpo.objectives import train_model
 
@@ -74,9 +77,12 @@ def best(study_name: str, storage: str | None = None) -> BestResult:
         staging.replace(folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    val_auc = trial.user_attrs.get("val_auc")
+    gap = float(val_auc) - test_auc if isinstance(val_auc, (int, float)) else None
     study.set_user_attr("best_test_auc", test_auc)
+    study.set_user_attr("best_val_test_gap", gap)
     study.set_user_attr("best_trial_number", trial.number)
-    return BestResult(study_name, trial.number, params, float(trial.value), test_auc, folder)
+    return BestResult(study_name, trial.number, params, float(trial.value), test_auc, folder, gap)
 
 
 def _check_reloads(folder: Path, test: Split, test_auc: float) -> None:

@@ -1,14 +1,16 @@
 """A study's settings, recorded on the study as user attributes so that anyone can continue it.
 
 Everything a worker, ``hpo resume`` or ``hpo best`` needs is read back from the store: model,
-algorithm, search space, dataset (hash and file), seed, metric, pruner, grid levels and the target
-number of trials. The dashboard shows the same attributes.
+algorithm, search space, dataset (hash and file), seed, metric, pruner, grid levels, the rungs of
+``--fidelity`` and the folds of ``--cv``, and the target number of trials. The dashboard shows the same attributes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import warnings
+from collections.abc import Sequence
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from importlib import metadata
 from typing import Any
@@ -20,9 +22,9 @@ from hpo.errors import StoreError, UsageError
 from hpo.spaces import Grid, SearchSpace
 
 #: Pruner names accepted by ``--prune``.
-PRUNERS = ("none", "median", "hyperband")
+PRUNERS = ("none", "median", "halving", "hyperband", "wilcoxon")
 #: Settings that define a study: running it again with any of them changed is refused.
-IDENTITY = ("model", "algo", "space", "dataset_hash", "metric", "prune", "grid_levels", "seed", "sampler_options")
+IDENTITY = ("model", "algo", "space", "dataset_hash", "metric", "prune", "grid_levels", "seed", "sampler_options", "rungs", "cv")
 
 _FORMAT = 1
 _VERSIONED = ("hpo", "optuna", "scikit-learn", "scikit-optimize", "numpy", "keras", "tensorflow-cpu", "tensorflow")
@@ -44,6 +46,8 @@ class StudyConfig:
     prune: str = "none"
     grid_levels: int | None = None
     sampler_options: dict[str, Any] = field(default_factory=dict)
+    rungs: list[float] = field(default_factory=list)  # fractions of the training events (--fidelity); [] for none
+    cv: int = 0  # folds of cross-validation on train+validation (--cv); 0 for the validation split
     model_code: dict[str, str] = field(default_factory=dict)  # hpo.models.model_code: module, class, version
     versions: dict[str, str] = field(default_factory=lambda: package_versions())
     created: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
@@ -129,15 +133,36 @@ def check_study_name(name: str) -> str:
     return name
 
 
-def make_pruner(prune: str) -> optuna.pruners.BasePruner:
-    """The pruner of ``--prune``: ``none``, ``median`` or ``hyperband``."""
+def make_pruner(prune: str, rungs: Sequence[float] = (), cv: int = 0) -> optuna.pruners.BasePruner:
+    """The pruner of ``--prune``: ``none``, ``median``, ``halving`` (successive halving),
+    ``hyperband`` or ``wilcoxon`` (with ``--cv``), all Optuna's own.
+
+    With ``rungs`` (``--fidelity``), successive halving and Hyperband take the rungs' growth factor
+    as reduction factor and the first rung as minimum resource (steps as in :mod:`hpo.fidelity`):
+    they keep the best 1/factor of the trials at each rung; TPE with Hyperband is then BOHB-like
+    (Optuna's TPE models each Hyperband bracket from the trials of that bracket).
+    """
+    from hpo.fidelity import check_budget_options, reduction_factor, rung_steps
+
+    if prune not in PRUNERS:
+        raise UsageError(f"unknown pruner {prune!r}; choose one of {', '.join(PRUNERS)}")
+    check_budget_options(prune, rungs, cv)
     if prune == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+    if prune == "halving":
+        if rungs:
+            return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=reduction_factor(rungs))
+        return optuna.pruners.SuccessiveHalvingPruner()
     if prune == "hyperband":
+        if rungs:
+            factor = reduction_factor(rungs)
+            return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=rung_steps(rungs)[-1], reduction_factor=factor)
         return optuna.pruners.HyperbandPruner()
-    if prune == "none":
-        return optuna.pruners.NopPruner()
-    raise UsageError(f"unknown pruner {prune!r}; choose one of {', '.join(PRUNERS)}")
+    if prune == "wilcoxon":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.pruners.WilcoxonPruner(p_threshold=0.1, n_startup_steps=2)
+    return optuna.pruners.NopPruner()
 
 
 def package_versions() -> dict[str, str]:

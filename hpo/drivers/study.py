@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, wait
 from typing import Any
 
@@ -22,6 +22,7 @@ from hpo.drivers.queue import budget_trials, enqueue_missing
 from hpo.drivers.stopping import GracefulStop, StopRequested, StudyStopped
 from hpo.drivers.worker import ObjectiveFactory, WorkerSpec, run_worker, run_worker_process, worker_seeds
 from hpo.errors import UsageError
+from hpo.fidelity import check_budget_options, parse_fidelity
 from hpo.models import check_missing_values, check_plugin, code_differences, default_space, get_model, model_code, model_ref
 from hpo.models.registry import ModelLike
 from hpo.progress import shown as progress_shown
@@ -57,6 +58,8 @@ def run(
     grid_levels: int | None = None,
     max_grid_points: int = DEFAULT_MAX_GRID_POINTS,
     sampler_options: Mapping[str, Any] | None = None,
+    fidelity: str | Sequence[float] | None = None,
+    cv: int = 0,
     progress: bool = True,
     objective_factory: ObjectiveFactory | None = None,
 ) -> optuna.Study:
@@ -71,26 +74,33 @@ def run(
     refused with its size before anything starts). ``jobs``
     worker processes share the study (default 2); ``backend="dask"`` runs them as tasks of the
     Dask cluster at ``scheduler`` (:mod:`.backends`). ``kt-hyperband``/``kt-bayes`` run a
-    KerasTuner search in this process (:mod:`hpo.tuners`). An existing study of the same name
-    continues if its recorded settings match, and is refused otherwise. Returns the study.
+    KerasTuner search in this process (:mod:`hpo.tuners`). ``prune`` names the pruner
+    (:data:`~hpo.drivers.config.PRUNERS`). ``fidelity`` (``"events"``, ``"1/9,1/3,1"`` or a list
+    of fractions) trains each trial on growing nested fractions of the training events and lets
+    the pruner stop it at each rung; ``cv`` (K >= 2) scores each configuration by K-fold
+    cross-validation on train+validation (see :mod:`hpo.fidelity`). An existing study of the same
+    name continues if its recorded settings match, and is refused otherwise. Returns the study.
     """
     model = model_ref(model)
     get_model(model)  # one line for an unknown model or a broken plug-in
     check_algorithm(algo)
+    rungs = parse_fidelity(fidelity)
+    check_budget_options(prune, rungs, cv, algo)  # before the KerasTuner checks, which refuse any pruner
     jobs = _workers(algo, model, prune, jobs, backend, scheduler)
+    make_pruner(prune, rungs, cv)
     _check_positive("seed", seed, allow_zero=True)
     if n_trials is not None:
         _check_positive("n_trials", n_trials)
     if grid_levels is not None:
         _check_positive("grid_levels", grid_levels)
     _check_positive("max_grid_points", max_grid_points)
-    make_pruner(prune)
     _check_metric(metric)
     space = _resolve_space(space if space is not None else default_space(model), model)
     grid_size = len(check_grid_size(space.grid(grid_levels), max_grid_points, space.source, grid_levels)) if algo == "grid" else None
     dataset = dataset_on_disk(data)
     check_missing_values(model, dataset, space)
     check_plugin(model, space, dataset)
+    _check_rung_events(dataset, rungs, cv)
     config = StudyConfig(
         model=model,
         algo=algo,
@@ -104,6 +114,8 @@ def run(
         prune=prune,
         grid_levels=grid_levels,
         sampler_options=dict(sampler_options or {}),
+        rungs=rungs,
+        cv=cv,
         model_code=model_code(model),
     )
     name = check_study_name(study_name or default_study_name(model, algo, dataset.hash))
@@ -335,6 +347,13 @@ def _workers(algo: str, model: str, prune: str, jobs: int | None, backend: str, 
     _check_positive("jobs", jobs)
     check_backend(backend, scheduler)
     return jobs
+
+
+def _check_rung_events(data: PreparedDataset, rungs: list[float], cv: int) -> None:
+    """Refuse rungs or folds that leave a class with fewer than 2 training events."""
+    from hpo.objectives.fidelity import check_budgets
+
+    check_budgets(data, rungs, cv)
 
 
 def _check_metric(metric: str) -> None:

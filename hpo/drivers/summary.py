@@ -29,6 +29,18 @@ class StudyReport:
     best_trial: int | None
     mean_trial_s: float | None  # mean duration of finished trials
     wall_s: float | None  # first trial start to last trial end
+    rungs: tuple[RungCount, ...] = ()  # per rung of a multi-fidelity study (--fidelity)
+
+
+@dataclass(frozen=True)
+class RungCount:
+    """How the counted trials of a multi-fidelity study fared at one rung."""
+
+    rung: int
+    fraction: float  # of the training events
+    events: int | None  # training events of the rung (None until a trial trained on it)
+    reached: int  # counted trials trained on this rung
+    pruned: int  # of which were stopped here
 
 
 def study_report(study_name: str, storage: str | None = None) -> StudyReport:
@@ -56,7 +68,38 @@ def report_of(study: optuna.Study, storage: str | None = None) -> StudyReport:
         best_trial=best_trial.number if best_trial else None,
         mean_trial_s=statistics.fmean(durations) if durations else None,
         wall_s=wall,
+        rungs=_rung_counts(study.user_attrs.get("rungs") or [], budget_trials(study)),
     )
+
+
+def _rung_counts(rungs: list[float], trials: list[optuna.trial.FrozenTrial]) -> tuple[RungCount, ...]:
+    reached = [t for t in trials if isinstance(t.user_attrs.get("rung"), int)]
+    out = []
+    for r, fraction in enumerate(rungs):
+        events = next((t.user_attrs.get("events") for t in reached if t.user_attrs["rung"] == r), None)
+        pruned = sum(t.user_attrs["rung"] == r and t.state == optuna.trial.TrialState.PRUNED for t in reached)
+        out.append(RungCount(r, float(fraction), events, sum(t.user_attrs["rung"] >= r for t in reached), pruned))
+    return tuple(out)
+
+
+def budget_lines(report: StudyReport) -> list[str]:
+    """``hpo show``'s lines on the rungs (``--fidelity``) or folds (``--cv``) of a study, and on the
+    validation-to-test gap of its best configuration once ``hpo best`` measured it."""
+    from hpo.fidelity import format_rungs
+
+    lines = []
+    if report.rungs:
+        lines.append(f"fidelity    rungs {format_rungs([r.fraction for r in report.rungs])} of the training events")
+        for r in report.rungs:
+            events = "-" if r.events is None else f"{r.events:,}"
+            lines.append(f"  rung {r.rung}  {format_rungs([r.fraction]):>6}  {events:>9} events  {r.reached:>4} trials trained, {r.pruned} pruned here")
+    cv = report.attrs.get("cv") or 0
+    if cv:
+        lines.append(f"scores      {cv}-fold cross-validation on train+validation (mean of the folds)")
+    gap = report.attrs.get("best_val_test_gap")
+    if gap is not None:
+        lines.append(f"val - test  {gap:+.5f} (validation AUC of the tested trial minus its test AUC)")
+    return lines
 
 
 def summary_line(study: optuna.Study, storage: str | None = None) -> str:

@@ -35,7 +35,7 @@ from hpo.store import deleted_while_running, fail_stale_trials, load_study, open
 
 _log = logging.getLogger(__name__)
 
-#: ``(model, data, space, *, metric, prune, threads, seed) -> objective(trial) -> float``
+#: ``(model, data, space, *, metric, prune, threads, seed[, rungs][, cv, fold_scores]) -> objective(trial) -> float``
 ObjectiveFactory = Callable[..., Callable[[optuna.Trial], float]]
 
 
@@ -83,7 +83,7 @@ def _work(spec: WorkerSpec, on_trial_done: Callable[[], None] | None, stop: Grac
         spec.study_name,
         storage,
         sampler=_sampler(config, spec.seed),
-        pruner=make_pruner(config.prune),
+        pruner=make_pruner(config.prune, config.rungs, config.cv),
     )
     objective = _objective(spec, config, space)
     grid = config.grid_points()
@@ -133,7 +133,13 @@ def _objective(spec: WorkerSpec, config: StudyConfig, space: Any) -> Callable[[o
         from hpo.objectives import build_objective as factory
     data = open_prepared(spec.data_path)
     data.verify()  # a damaged file stops the worker before it takes a trial
-    return factory(config.model, data, space, metric=config.metric, prune=config.prune != "none", threads=spec.threads, seed=config.seed)
+    budgets: dict[str, Any] = {}  # passed only when set, so a factory without these options still serves other studies
+    if config.rungs:
+        budgets["rungs"] = list(config.rungs)
+    if config.cv:
+        budgets.update(cv=config.cv, fold_scores=config.prune == "wilcoxon")
+    return factory(config.model, data, space, metric=config.metric, prune=config.prune != "none", threads=spec.threads,
+                   seed=config.seed, **budgets)  # fmt: skip
 
 
 def _run_trial(

@@ -21,6 +21,7 @@ COLUMNS = (
     "best_val",
     "regret",
     "best_test_auc",
+    "val_test_gap",
     "total_trial_time_s",
     "median_trial_time_s",
     "wall_time_s",
@@ -30,12 +31,16 @@ COLUMNS = (
 
 def compare_table(studies: list[optuna.Study], histories: list[StudyHistory], reference: Reference | None = None) -> pd.DataFrame:
     """One row per study: best validation value, its regret (distance to ``reference``; NaN without
-    one), test AUC of the retrained best model (when ``hpo best`` recorded it), finished trials,
+    one), test AUC of the retrained best model and its validation-to-test gap (validation AUC
+    minus test AUC; both when ``hpo best`` recorded them), finished trials,
     total and median trial time, wall-clock span, and the number of trials after which it first
     came within 0.002 of its final best."""
     rows = []
     for study, h in zip(studies, histories, strict=True):
         test_auc = study.user_attrs.get("best_test_auc")
+        gap = study.user_attrs.get("best_val_test_gap")
+        if gap is None and test_auc is not None:  # tested before the gap was recorded: from the tested trial
+            gap = _gap_of_tested_trial(study, float(test_auc))
         rows.append(
             {
                 "study": h.name,
@@ -46,6 +51,7 @@ def compare_table(studies: list[optuna.Study], histories: list[StudyHistory], re
                 "best_val": h.best,
                 "regret": float(regret(h, reference)[-1]) if reference is not None and len(h) else np.nan,
                 "best_test_auc": np.nan if test_auc is None else float(test_auc),
+                "val_test_gap": np.nan if gap is None else float(gap),
                 "total_trial_time_s": float(np.nansum(h.durations_s)),
                 "median_trial_time_s": float(np.nanmedian(h.durations_s)) if len(h) else np.nan,
                 "wall_time_s": float(h.elapsed_s.max()) if len(h) else np.nan,
@@ -56,6 +62,14 @@ def compare_table(studies: list[optuna.Study], histories: list[StudyHistory], re
     table["seed"] = table["seed"].astype("Int64")
     table["trials_to_within_0.002"] = table["trials_to_within_0.002"].astype("Int64")
     return table
+
+
+def _gap_of_tested_trial(study: optuna.Study, test_auc: float) -> float | None:
+    """Validation AUC of the trial ``hpo best`` tested minus ``test_auc`` (None if unknown)."""
+    number = study.user_attrs.get("best_trial_number")
+    trial = next((t for t in study.get_trials(deepcopy=False) if t.number == number), None)
+    val_auc = trial.user_attrs.get("val_auc") if trial is not None else None
+    return float(val_auc) - test_auc if isinstance(val_auc, (int, float)) else None
 
 
 def to_markdown(table: pd.DataFrame) -> str:

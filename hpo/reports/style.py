@@ -126,7 +126,7 @@ def save(fig: Figure, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        fig.savefig(path, format="png", dpi=DPI, bbox_inches="tight")
+        fig.savefig(path, format="png", dpi=DPI)  # the constrained layout already fits the figure: no second draw for a tight box
     finally:
         plt.close(fig)
     return path

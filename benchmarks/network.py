@@ -52,8 +52,6 @@ def _summary(start: float, ends: list[float]) -> tuple[float, float]:
 def plain_fit(config: dict[str, Any], train: Split, val: Split) -> tuple[float, float]:
     """The exercise's way: default ``compile``, one ``model.fit`` with validation data."""
     keras = ann._keras(1)
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(0)
     ends: list[float] = []
 
     class EpochEnds(keras.callbacks.Callback):
@@ -61,6 +59,8 @@ def plain_fit(config: dict[str, Any], train: Split, val: Split) -> tuple[float, 
             ends.append(time.perf_counter())
 
     start = time.perf_counter()
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(0)
     inputs = keras.Input(shape=(train.X.shape[1],))
     x = inputs
     for units in ann.hidden_units(config, train.X.shape[1]):

@@ -84,7 +84,7 @@ def fit(
     ``staged`` is accepted for symmetry with the forest: the network always reports per epoch.
     """
     keras = _keras(threads)
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)  # Keras's global state is reset; its gc.collect() cost half a second a network
     keras.utils.set_random_seed(seed)
     model = build_network(config, train.X.shape[1], threads=threads)
     # the validation callback comes first: it puts the epoch's val_loss into the logs the others read

@@ -244,7 +244,9 @@ def _dashboard(args: argparse.Namespace) -> int:
 
     if not 0 < args.port < 65536:
         raise UsageError(f"--port {args.port}: choose a port between 1 and 65535")
-    storage = open_storage(args.storage)  # may start empty: studies started later appear in it
+    # The default store may start empty (studies started later appear in it); a store named by
+    # --storage must exist, so that a mistyped path is refused instead of created.
+    storage = open_storage(args.storage, create=args.storage is None)
     if not _is_loopback(args.host):
         print(f"hpo: warning: the dashboard on {args.host} is reachable from other machines and can delete studies",
               file=sys.stderr)  # fmt: skip

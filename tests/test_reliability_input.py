@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -88,6 +90,23 @@ def test_huge_grid_is_counted_not_built_and_refused_with_its_size(tmp_path: Path
     with pytest.raises(UsageError, match="has 6,918,306,240,000 points"):
         check_grid_size(load_space("rf").grid(1000), 100_000, "rf", 1000)
     assert time.perf_counter() - started < 0.5
+
+
+_LOADED_BY_REFUSAL = textwrap.dedent(
+    """
+    import sys
+    from hpo.cli import main
+    status = main(["run", "--model", "rf", "--algo", "grid", "--grid-levels", "1000"])
+    heavy = ("optuna", "sqlalchemy", "pandas", "sklearn", "joblib", "hpo.drivers", "hpo.store")
+    print(status, *sorted(name for name in heavy if name in sys.modules))
+    """
+)
+
+
+def test_huge_grid_is_refused_before_the_drivers_and_their_libraries_load() -> None:
+    checked = subprocess.run([sys.executable, "-c", _LOADED_BY_REFUSAL], capture_output=True, text=True, timeout=120)
+    assert checked.stdout.split() == ["2"], checked.stdout + checked.stderr  # nothing heavy was imported
+    assert "has 6,918,306,240,000 points" in checked.stderr
 
 
 def test_grid_levels_beyond_one_axis_limit_are_refused(tmp_path: Path) -> None:

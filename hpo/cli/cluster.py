@@ -8,8 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from hpo.drivers.backends import BACKENDS
-from hpo.drivers.stopping import EXIT_STOPPED, StudyStopped
+from hpo.options import BACKENDS
 
 _STORAGE_HELP = "SQLAlchemy URL of the study store, e.g. postgresql://user:password@host:5432/db (default: sqlite:///<hpo home>/hpo.db)"
 
@@ -48,6 +47,7 @@ def _worker(args: argparse.Namespace) -> int:
     import optuna
 
     from hpo.drivers.joining import join
+    from hpo.drivers.stopping import EXIT_STOPPED, StudyStopped
     from hpo.drivers.summary import end_summary
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -24,14 +24,11 @@ from hpo.drivers.worker import ObjectiveFactory, WorkerSpec, run_worker, run_wor
 from hpo.errors import UsageError
 from hpo.models import check_missing_values, check_plugin, code_differences, default_space, get_model, model_code, model_ref
 from hpo.models.registry import ModelLike
+from hpo.options import DEFAULT_JOBS, DEFAULT_TRIALS
 from hpo.progress import shown as progress_shown
 from hpo.spaces import DEFAULT_MAX_GRID_POINTS, SearchSpace, check_grid_size, load_space
 from hpo.store import best_value, deleted_while_running, fail_stale_trials, load_study, open_storage, store_failures, store_lock
 
-#: Trials of a study when ``n_trials`` is not given (a grid study runs its whole grid).
-DEFAULT_TRIALS = 20
-#: Worker processes when ``jobs`` is not given.
-DEFAULT_JOBS = 2
 _POLL_S = 1.0
 
 

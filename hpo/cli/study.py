@@ -147,18 +147,20 @@ def _finish(start: Callable[[], optuna.Study | list[optuna.Study]], storage: str
     import optuna
 
     from hpo import drivers
+    from hpo.drivers.stopping import interrupt_once
     from hpo.drivers.summary import end_summary
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the progress bar replaces per-trial lines
     started = time.monotonic()
     try:
-        studies = start()
+        with interrupt_once():
+            studies = start()
     except drivers.WorkerDied as err:
         print(f"hpo: {err}", file=sys.stderr)
         return 1
     except drivers.StudyStopped as err:
         print(f"hpo: {err}", file=sys.stderr)
-        return drivers.EXIT_STOPPED
+        return err.exit_status
     studies = studies if isinstance(studies, list) else [studies]
     print(end_summary(studies, storage, time.monotonic() - started))
     return 0 if all(study.best_trials for study in studies) else 1

@@ -3,11 +3,13 @@
 A process that runs trials handles both signals with a :class:`GracefulStop`. The first one asks
 for a stop: while a trial runs, it raises :class:`StopRequested` inside it (the worker fails the
 trial and re-queues a copy); between trials it only sets a flag, so that no store write is cut in
-half. Any further signal only sets the flag again: pressing Ctrl-C repeatedly cannot interrupt the
-clean-up that fails and re-queues the running trial. The driver passes the first signal on to its
-worker processes (which ignore SIGINT outside their trial loop, see :func:`ignore_interrupts`)
-and reports :class:`StudyStopped`, which the command line prints with the ``hpo resume`` command
-and exit status 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM).
+half. Any further signal is ignored: pressing Ctrl-C repeatedly cannot interrupt the clean-up that
+fails and re-queues the running trial. The driver passes the first signal on to its worker
+processes (which ignore SIGINT outside their trial loop, see :func:`ignore_interrupts`) and reports
+:class:`StudyStopped`, which the command line prints with the ``hpo resume`` command and exit
+status 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM). The command line runs a study
+inside :func:`interrupt_once`: a Ctrl-C before the workers start interrupts it at once, and none
+after the first can cut its clean-up or its exit short.
 
 A worker whose driver died (SIGKILL, out of memory) notices that its parent process changed,
 finishes its running trial and stops, instead of running the whole queue on its own.

@@ -220,7 +220,8 @@ def test_another_applications_sqlite_file_is_refused_and_never_modified(
     assert [p.name for p in tmp_path.glob("other.db*")] == ["other.db"]  # no journal, WAL or lock file beside it
 
 
-@pytest.mark.parametrize("argv", [["list"], ["show", "s"], ["check", "s"], ["best", "s"], ["resume", "s"]])
+@pytest.mark.parametrize("argv", [["list"], ["show", "s"], ["check", "s"], ["best", "s"], ["resume", "s"], ["report", "s"],
+                                  ["compare", "s"], ["export", "s", "--input", __file__]])  # fmt: skip
 def test_read_only_commands_on_a_mistyped_store_create_nothing(argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     typo = tmp_path / "hpo.bd"
     assert main([*argv, "--storage", f"sqlite:///{typo}"]) == 2
@@ -228,6 +229,18 @@ def test_read_only_commands_on_a_mistyped_store_create_nothing(argv: list[str], 
     assert main(argv) == 2  # the default store, in a home that does not exist yet (and is not created)
     assert capsys.readouterr().err.startswith("hpo: error: the folder of the study store sqlite:///")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_dashboard_on_a_mistyped_store_creates_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    served: list[str] = []
+    monkeypatch.setattr("optuna_dashboard.run_server", lambda storage, **kwargs: served.append(storage.url))
+    typo = tmp_path / "hpo.bd"
+    assert main(["dashboard", "--storage", f"sqlite:///{typo}"]) == 2
+    _one_line_error(capsys, f"there is no study store at sqlite:///{typo}; check --storage")
+    assert list(tmp_path.iterdir()) == [] and served == []
+    assert main(["dashboard"]) == 0  # the default store may start empty: studies started later appear in it
+    assert served == [f"sqlite:///{tmp_path / 'studies' / 'hpo.db'}"]
 
 
 def test_an_existing_store_is_read_without_being_switched_or_relocked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

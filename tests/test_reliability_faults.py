@@ -38,10 +38,11 @@ def tiny_file(hpo_home: Path) -> Path:
     return make_tiny_dataset(n=2000).write(hpo_home / "data" / "tiny.arrow")
 
 
-def _start_grid_run(tmp_path: Path, tiny_file: Path) -> subprocess.Popen[str]:
+def _start_grid_run(tmp_path: Path, tiny_file: Path, *, jobs: int = 2, own_group: bool = False) -> subprocess.Popen[str]:
+    """``hpo run`` of an 8-point grid; ``own_group``: in a process group of its own, as a terminal runs it."""
     space = _space_file(tmp_path, [200, 400])  # 8 points, trials of a fraction of a second
-    argv = [*HPO, "run", "--model", "rf", "--algo", "grid", "--space", str(space), "--prepared", str(tiny_file), "--jobs", "2", "--quiet"]
-    return subprocess.Popen(argv, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    argv = [*HPO, "run", "--model", "rf", "--algo", "grid", "--space", str(space), "--prepared", str(tiny_file), "--jobs", str(jobs), "--quiet"]
+    return subprocess.Popen(argv, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=own_group)
 
 
 def _running_worker_pids(hpo_home: Path) -> list[int]:
@@ -135,6 +136,53 @@ def test_sigterm_fails_and_requeues_running_trials_and_says_how_to_resume(tmp_pa
     assert _hpo("check", STUDY).returncode == 0  # an interrupted study is consistent, only unfinished
     study = _resume_and_check()
     assert count_trials(study)["FAIL"] == counts["FAIL"]  # the stopped trials were re-run, not counted
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_ctrl_c_pressed_repeatedly_fails_and_requeues_running_trials(jobs: int, tmp_path: Path, tiny_file: Path, hpo_home: Path) -> None:
+    run = _start_grid_run(tmp_path, tiny_file, jobs=jobs, own_group=True)
+    try:
+        _wait_for(lambda: _running_worker_pids(hpo_home), 120, "a running trial")
+        for pause in (0, 0.01, 0.02, 0.05, 0.1, 0.2):  # Ctrl-C hammered: the driver and its workers get each one
+            time.sleep(pause)
+            os.killpg(run.pid, signal.SIGINT)
+        _, err = run.communicate(timeout=120)
+        _wait_for(lambda: not _group_alive(run.pid), 60, "the workers to end")
+    finally:
+        _kill_group(run.pid)
+    study = load_study(STUDY, open_storage())
+    counts = count_trials(study)
+    assert counts["RUNNING"] == 0 and counts["FAIL"] >= 1 and counts["COMPLETE"] < 8, counts  # none left for a heartbeat to find
+    assert run.returncode == 130
+    assert err.strip().splitlines() == [
+        f"hpo: study '{STUDY}' stopped by Ctrl-C (SIGINT); finished trials are kept and the running ones were failed and re-queued; "
+        f"continue with: hpo resume {STUDY}"
+    ]
+    assert _hpo("check", STUDY).returncode == 0
+    study = _resume_and_check()
+    assert count_trials(study)["FAIL"] == counts["FAIL"]  # the interrupted trials were re-run, not counted
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return any(_alive(int(p.name)) for p in Path("/proc").iterdir() if p.name.isdigit() and _pgid(int(p.name)) == pgid)
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 _CONCURRENT_RUN = textwrap.dedent(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -90,17 +92,47 @@ def test_huge_grid_is_counted_not_built_and_refused_with_its_size(tmp_path: Path
     assert time.perf_counter() - started < 0.5
 
 
+_LOADED_BY_REFUSAL = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from hpo.cli import main
+    status = main(["run", "--model", "rf", "--algo", "grid", "--grid-levels", "1000"])
+    heavy = ("optuna", "sqlalchemy", "pandas", "sklearn", "joblib", "hpo.drivers", "hpo.store")
+    Path(sys.argv[1]).write_text(" ".join([str(status), *sorted(name for name in heavy if name in sys.modules)]))
+    """
+)
+
+
+def test_huge_grid_is_refused_before_the_drivers_and_their_libraries_load(tmp_path: Path) -> None:
+    loaded = tmp_path / "loaded"
+    status, err, _, _ = run_bounded([sys.executable, "-c", _LOADED_BY_REFUSAL, str(loaded)], tmp_path)
+    assert status == 0 and "has 6,918,306,240,000 points" in err, err[-2000:]
+    assert loaded.read_text().split() == ["2"]  # refused with exit status 2, and nothing heavy was imported
+
+
 def test_grid_levels_beyond_one_axis_limit_are_refused(tmp_path: Path) -> None:
     status, err, _, peak_mb = run_bounded([*HPO, "run", "--model", "ann", "--algo", "grid", "--grid-levels", "1000000000"], tmp_path)
     assert "grid levels must be between 1 and 10000, got 1000000000" in _one_line(status, err)
     assert peak_mb < MEMORY_BOUND_MB
 
 
-def test_grid_points_are_made_lazily_and_the_queue_takes_only_the_next_ones(tiny_dataset) -> None:
+_LAZY_GRID = textwrap.dedent(
+    """
+    from hpo.spaces import load_space
     grid = load_space("ann").grid(50)
     assert len(grid) > 10**9
     assert grid[len(grid) - 1] == dict(zip(grid.names, (axis[-1] for axis in grid.axes.values())))
     assert grid[1] == {**grid[0], grid.names[-1]: grid.axes[grid.names[-1]][1]}  # the last axis varies fastest
+    """
+)
+
+
+def test_grid_points_are_made_lazily_and_the_queue_takes_only_the_next_ones(tmp_path: Path, tiny_dataset) -> None:
+    # First in a process of bounded memory: a grid built whole would take the machine down here.
+    status, err, _, peak_mb = run_bounded([sys.executable, "-c", _LAZY_GRID], tmp_path)
+    assert status == 0 and peak_mb < MEMORY_BOUND_MB, err[-2000:]
+    grid = load_space("ann").grid(50)
     study = drivers.run("rf", "random", tiny_dataset, n_trials=1, jobs=1, study_name="lazy", progress=False,
                         objective_factory=CheapObjective())  # fmt: skip
     started = time.perf_counter()

@@ -4,6 +4,11 @@ Each command group lives in its own module with a ``register(subparsers)`` funct
 sub-commands; a sub-command's handler takes the parsed :class:`argparse.Namespace` and returns the
 exit status. Errors the user can fix (:class:`hpo.errors.HpoError`) and bad options are printed as
 one line with exit status 2.
+
+Every command builds the whole parser, so the command modules import only light modules at their
+top (option names come from :mod:`hpo.options`); each handler imports the drivers, the store or
+the reports it runs. A command refused on its options (an oversized grid, a bad value) then
+returns before Optuna, SQLAlchemy or pandas are loaded.
 """
 
 from __future__ import annotations

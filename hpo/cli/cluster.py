@@ -8,8 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from hpo.drivers.backends import BACKENDS
-from hpo.drivers.stopping import EXIT_STOPPED, StudyStopped
+from hpo.options import BACKENDS
 
 _STORAGE_HELP = "SQLAlchemy URL of the study store, e.g. postgresql://user:password@host:5432/db (default: sqlite:///<hpo home>/hpo.db)"
 
@@ -48,17 +47,19 @@ def _worker(args: argparse.Namespace) -> int:
     import optuna
 
     from hpo.drivers.joining import join
+    from hpo.drivers.stopping import StudyStopped, interrupt_once
     from hpo.drivers.summary import end_summary
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     started = time.monotonic()
     try:
-        study = join(
-            args.study, storage=args.storage, n_trials=args.trials, jobs=args.jobs, data=args.prepared, force=args.force,
-            wait_s=args.wait, progress=not args.quiet,
-        )  # fmt: skip
+        with interrupt_once():
+            study = join(
+                args.study, storage=args.storage, n_trials=args.trials, jobs=args.jobs, data=args.prepared, force=args.force,
+                wait_s=args.wait, progress=not args.quiet,
+            )  # fmt: skip
     except StudyStopped as err:
         print(f"hpo: {err}", file=sys.stderr)
-        return EXIT_STOPPED
+        return err.exit_status
     print(end_summary([study], args.storage, time.monotonic() - started))
     return 0

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import get_args
+from typing import TYPE_CHECKING
 
-from hpo import data, progress
-from hpo.data.description import SyntheticSpec
-from hpo.data.prepared import PreparedDataset
+# Only light modules here: every command builds this parser. hpo.data imports its readers, the
+# generator and the descriptions (uproot, scipy, pydantic) on first use.
+from hpo import data
+from hpo.options import CHANNELS, DEFAULT_NEGATIVE_WEIGHTS, NEGATIVE_WEIGHT_POLICIES, SPLITS
 
-# The generator's channels, read from the description's schema: importing the generator itself
-# (scipy.stats) would cost every command a second and a half of start-up.
-CHANNELS: tuple[str, ...] = get_args(SyntheticSpec.model_fields["channel"].annotation)
+if TYPE_CHECKING:
+    from hpo.data.prepared import PreparedDataset
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -34,8 +34,8 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--test-size", type=float, default=0.2, help="test fraction of all events (default: 0.2)")
     group.add_argument("--val-size", type=float, default=0.3,
                        help="validation fraction of the non-test events (default: 0.3)")
-    group.add_argument("--negative-weights", choices=data.NEGATIVE_WEIGHT_POLICIES, default=data.DEFAULT_NEGATIVE_WEIGHTS,
-                       help=f"training weight of negative-weight events (default: {data.DEFAULT_NEGATIVE_WEIGHTS}; "
+    group.add_argument("--negative-weights", choices=NEGATIVE_WEIGHT_POLICIES, default=DEFAULT_NEGATIVE_WEIGHTS,
+                       help=f"training weight of negative-weight events (default: {DEFAULT_NEGATIVE_WEIGHTS}; "
                        "metrics always use the signed weights)")
     group.add_argument("--prepared", metavar="HASH_OR_PATH", default=None,
                        help="use an already prepared dataset (hash prefix or file) instead of the options above")  # fmt: skip
@@ -43,6 +43,8 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
 
 def prepared_from_args(args: argparse.Namespace, *, force: bool = False, show_progress: bool = True) -> PreparedDataset:
     """The prepared dataset the options of :func:`add_data_options` select (prepared or reused)."""
+    from hpo import progress
+
     if getattr(args, "prepared", None):
         return data.open_prepared(args.prepared)
     return data.prepare(
@@ -85,7 +87,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     limit = commands.add_parser("limit", help="Bayes-optimal weighted AUC of a synthetic dataset")
     add_data_options(limit)
-    limit.add_argument("--split", choices=data.SPLITS, default="test")
+    limit.add_argument("--split", choices=SPLITS, default="test")
     limit.set_defaults(handler=_limit)
 
     presets = commands.add_parser("presets", help="list the built-in dataset presets")

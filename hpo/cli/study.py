@@ -1,6 +1,7 @@
 """``hpo run``, ``resume``, ``list``, ``show``, ``best`` and ``dashboard``: studies in the store.
 
-A thin layer over :mod:`hpo.drivers` and :mod:`hpo.store`: parse options, call, print.
+A thin layer over :mod:`hpo.drivers` and :mod:`hpo.store`: parse options, call, print. Each
+handler imports what it runs (see :mod:`hpo.cli`).
 """
 
 from __future__ import annotations
@@ -10,19 +11,17 @@ import ipaddress
 import sys
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import optuna
-
-from hpo import drivers, paths, progress
 from hpo.cli.cluster import add_backend_options
 from hpo.cli.data import add_data_options, prepared_from_args
-from hpo.drivers.algorithms import ALGORITHMS
-from hpo.drivers.summary import duration_text, end_summary, storage_option
 from hpo.errors import UsageError
 from hpo.fidelity import FIDELITY_HELP, check_budget_options, parse_fidelity
-from hpo.models import available_models, default_space
-from hpo.spaces import DEFAULT_MAX_GRID_POINTS, check_grid_size, load_space, parse_assignments
-from hpo.store import list_studies, load_study, open_storage, redact
+from hpo.models import available_models
+from hpo.options import ALGORITHMS, DEFAULT_JOBS, DEFAULT_MAX_GRID_POINTS, DEFAULT_TRIALS, PRUNERS
+
+if TYPE_CHECKING:
+    import optuna
 
 _STORAGE_HELP = "SQLAlchemy URL of the study store (default: sqlite:///<hpo home>/hpo.db)"
 
@@ -34,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help=f"classifier to tune: {', '.join(available_models())}, or a hpo.models.Model subclass as package.module:Class")
     run.add_argument("--algo", choices=ALGORITHMS, required=True, help="search algorithm (bayes: scikit-optimize GP; kt-*: KerasTuner, ANN only)")
     run.add_argument("--trials", type=int, default=None, metavar="N",
-                     help=f"total trials of the study (default: {drivers.DEFAULT_TRIALS}; grid: every point)")
+                     help=f"total trials of the study (default: {DEFAULT_TRIALS}; grid: every point)")
     _add_jobs(run)
     run.add_argument("--storage", metavar="URL", default=None, help=_STORAGE_HELP)
     run.add_argument("--study", metavar="NAME", default=None, help="study name (default: <model>-<algo>-<dataset hash>)")
@@ -44,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="pin a setting or hyperparameter, e.g. --set epochs=20 (repeatable)")
     run.add_argument("--seed", type=int, default=0, help="seed of the samplers and of model training (default: 0)")
     run.add_argument("--metric", default="auc", help="validation score to maximise: auc, ams or sig_eff@B (default: auc)")
-    run.add_argument("--prune", choices=drivers.PRUNERS, default="none",
+    run.add_argument("--prune", choices=PRUNERS, default="none",
                      help="stop unpromising trials early: median, halving (successive halving), hyperband, wilcoxon (with --cv) (default: none)")
     run.add_argument("--fidelity", default="none", metavar="RUNGS",
                      help=f"multi-fidelity: train each trial on growing nested fractions of the training events and prune at each rung: {FIDELITY_HELP} (default: none; needs --prune median, halving or hyperband)")
@@ -105,7 +104,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _add_jobs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=None, metavar="N",
-                        help=f"workers sharing the study (default: {drivers.DEFAULT_JOBS}; KerasTuner: 1)")
+                        help=f"workers sharing the study (default: {DEFAULT_JOBS}; KerasTuner: 1)")
     add_backend_options(parser)
 
 
@@ -114,6 +113,9 @@ def _add_quiet(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from hpo.models import default_space
+    from hpo.spaces import check_grid_size, load_space, parse_assignments
+
     space = load_space(args.space) if args.space else default_space(args.model)
     if args.set:
         space = space.with_overrides(parse_assignments(args.set))
@@ -122,6 +124,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.algo == "grid" and (args.grid_levels is None or args.grid_levels >= 1):  # counted before the data is prepared
         check_grid_size(space.grid(args.grid_levels), args.max_grid_points, space.source, args.grid_levels)
     check_budget_options(args.prune, parse_fidelity(args.fidelity), args.cv, args.algo)  # before the data is prepared
+    from hpo import drivers  # after the checks above: a refused grid is told before the drivers load
+
     data = prepared_from_args(args)
     options = dict(
         space=space, n_trials=args.trials, jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
@@ -135,6 +139,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _resume(args: argparse.Namespace) -> int:
+    from hpo import drivers
+
     return _finish(
         lambda: drivers.resume(
             args.study, storage=args.storage, n_trials=args.trials, jobs=args.jobs, backend=args.backend,
@@ -146,22 +152,32 @@ def _resume(args: argparse.Namespace) -> int:
 
 
 def _finish(start: Callable[[], optuna.Study | list[optuna.Study]], storage: str | None) -> int:
+    import optuna
+
+    from hpo import drivers
+    from hpo.drivers.stopping import interrupt_once
+    from hpo.drivers.summary import end_summary
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the progress bar replaces per-trial lines
     started = time.monotonic()
     try:
-        studies = start()
+        with interrupt_once():
+            studies = start()
     except drivers.WorkerDied as err:
         print(f"hpo: {err}", file=sys.stderr)
         return 1
     except drivers.StudyStopped as err:
         print(f"hpo: {err}", file=sys.stderr)
-        return drivers.EXIT_STOPPED
+        return err.exit_status
     studies = studies if isinstance(studies, list) else [studies]
     print(end_summary(studies, storage, time.monotonic() - started))
     return 0 if all(study.best_trials for study in studies) else 1
 
 
 def _list(args: argparse.Namespace) -> int:
+    from hpo import paths
+    from hpo.store import list_studies, open_storage, redact
+
     studies = list_studies(open_storage(args.storage, create=False))
     if not studies:
         print(f"no studies in {redact(args.storage or paths.default_storage_url())}; start one with 'hpo run'")
@@ -180,6 +196,10 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from hpo import drivers
+    from hpo.drivers.summary import duration_text
+    from hpo.store import open_storage
+
     open_storage(args.storage, create=False)  # a missing or foreign store is refused, not created
     r = drivers.study_report(args.study, args.storage)
     a = r.attrs
@@ -212,6 +232,8 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from hpo import drivers
+
     problems = drivers.check_study(args.study, args.storage)
     for problem in problems:
         print(f"{args.study}: {problem}")
@@ -223,6 +245,9 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _best(args: argparse.Namespace) -> int:
+    from hpo import drivers, progress
+    from hpo.drivers.summary import storage_option
+
     with progress.working(f"retraining the best configuration of {args.study}", enabled=not args.quiet):
         result = drivers.best(args.study, args.storage)
     print(f"study {result.study_name}: best trial {result.trial_number}, validation {result.val_score:.5f}, test AUC {result.test_auc:.5f}")
@@ -232,7 +257,9 @@ def _best(args: argparse.Namespace) -> int:
 
 
 def _delete(args: argparse.Namespace) -> int:
+    from hpo import drivers
     from hpo.drivers.deleting import study_folder
+    from hpo.store import load_study, open_storage
 
     if not args.yes:
         study = load_study(args.study, open_storage(args.storage, create=False))
@@ -252,9 +279,13 @@ def _delete(args: argparse.Namespace) -> int:
 def _dashboard(args: argparse.Namespace) -> int:
     import optuna_dashboard
 
+    from hpo.store import open_storage, redact
+
     if not 0 < args.port < 65536:
         raise UsageError(f"--port {args.port}: choose a port between 1 and 65535")
-    storage = open_storage(args.storage)  # may start empty: studies started later appear in it
+    # The default store may start empty (studies started later appear in it); a store named by
+    # --storage must exist, so that a mistyped path is refused instead of created.
+    storage = open_storage(args.storage, create=args.storage is None)
     if not _is_loopback(args.host):
         print(f"hpo: warning: the dashboard on {args.host} is reachable from other machines and can delete studies",
               file=sys.stderr)  # fmt: skip

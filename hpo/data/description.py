@@ -47,6 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from hpo.data.expressions import Expression, ExpressionError
 from hpo.errors import DataError
+from hpo.options import Channel
 
 ROLES = ("train", "val", "test")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".tsv", ".txt")
@@ -203,7 +204,7 @@ class SyntheticSpec(_Strict):
     When every file of a description is a synthetic one, its Bayes-optimal AUC is known.
     """
 
-    channel: Literal["4mu", "4e"] = "4mu"
+    channel: Channel = "4mu"
     seed: int = 0
     scale: float = Field(default=1.0, gt=0)
 

@@ -27,7 +27,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,10 +46,8 @@ from hpo.data.readers import (
     resolve_files,
 )
 from hpo.errors import DataError, UsageError
+from hpo.options import DEFAULT_NEGATIVE_WEIGHTS, NEGATIVE_WEIGHT_POLICIES, NegativeWeights
 
-NegativeWeights = Literal["keep", "abs", "zero"]
-NEGATIVE_WEIGHT_POLICIES: tuple[str, ...] = get_args(NegativeWeights)
-DEFAULT_NEGATIVE_WEIGHTS: NegativeWeights = "abs"
 CLASS_NAMES = {0: "background", 1: "signal"}
 
 

@@ -50,18 +50,20 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.ipc
 import xxhash
 
 from hpo.errors import DataError
+from hpo.options import SPLITS
 from hpo.staging import staging_path
 
-SPLITS = ("train", "val", "test")
+if TYPE_CHECKING:  # pyarrow imports pandas itself when a frame is made; opening a file needs none
+    import pandas as pd
+
 DATA_SPLIT = 3  # split code of real collision data events (no label), kept for reports
 ROW_KINDS = (*SPLITS, "data")
 INDICATOR_SUFFIX = "_missing"

@@ -6,7 +6,7 @@
 >>> result = hpo.drivers.best(study.study_name)             # retrain, test, save
 
 How trials are counted and why the count is exact with any number of workers: :mod:`.queue`.
-What a study records about itself: :mod:`.config`. Stopping on SIGTERM: :mod:`.stopping`;
+What a study records about itself: :mod:`.config`. Stopping on Ctrl-C or SIGTERM: :mod:`.stopping`;
 checking a study's store: :mod:`.check`.
 """
 

@@ -3,11 +3,8 @@ searches (:mod:`hpo.tuners`), checked by one name lookup."""
 
 from __future__ import annotations
 
-from hpo import samplers, tuners
 from hpo.errors import UsageError
-
-#: The names ``--algo`` accepts.
-ALGORITHMS: tuple[str, ...] = (*samplers.ALGORITHMS, *tuners.ALGORITHMS)
+from hpo.options import ALGORITHMS
 
 
 def check_algorithm(algo: str) -> str:

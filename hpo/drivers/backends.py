@@ -30,12 +30,11 @@ import joblib
 
 from hpo.drivers.worker import WorkerSpec, run_worker
 from hpo.errors import UsageError
+from hpo.options import BACKENDS
 
 if TYPE_CHECKING:
     import distributed
 
-#: Names accepted by ``--backend``.
-BACKENDS = ("local", "dask")
 #: Seconds to wait for the Dask scheduler to answer.
 CONNECT_TIMEOUT_S = 20
 _POLL_S = 1.0

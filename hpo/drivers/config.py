@@ -19,10 +19,9 @@ import optuna
 
 from hpo import paths
 from hpo.errors import StoreError, UsageError
+from hpo.options import PRUNERS
 from hpo.spaces import Grid, SearchSpace
 
-#: Pruner names accepted by ``--prune``.
-PRUNERS = ("none", "median", "halving", "hyperband", "wilcoxon")
 #: Settings that define a study: running it again with any of them changed is refused.
 IDENTITY = ("model", "algo", "space", "dataset_hash", "metric", "prune", "grid_levels", "seed", "sampler_options", "rungs", "cv")
 

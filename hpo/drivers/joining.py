@@ -72,8 +72,8 @@ def join(
                 run_worker(specs[0], on_trial_done=bar.refresh)
             else:
                 _run_processes(specs, bar, study_name)
-    except StopRequested:
-        raise StudyStopped(f"worker of study {study_name!r} stopped by SIGTERM; its running trials were re-queued") from None
+    except StopRequested as stop:
+        raise StudyStopped(f"worker of study {study_name!r} {stop}; its running trials were re-queued", stop.signum) from None
     return study
 
 

@@ -19,20 +19,17 @@ from hpo.drivers.backends import check_backend, run_on_dask
 from hpo.drivers.config import StudyConfig, check_model_code, check_study_name, default_study_name, is_half_created, make_pruner
 from hpo.drivers.datasets import dataset_on_disk, recorded_dataset
 from hpo.drivers.queue import budget_trials, enqueue_missing
-from hpo.drivers.stopping import GracefulStop, StopRequested, StudyStopped
+from hpo.drivers.stopping import GracefulStop, StopRequested, StudyStopped, ignore_interrupts
 from hpo.drivers.worker import ObjectiveFactory, WorkerSpec, run_worker, run_worker_process, worker_seeds
 from hpo.errors import UsageError
 from hpo.fidelity import check_budget_options, parse_fidelity
 from hpo.models import check_missing_values, check_plugin, code_differences, default_space, get_model, model_code, model_ref
 from hpo.models.registry import ModelLike
+from hpo.options import DEFAULT_JOBS, DEFAULT_TRIALS
 from hpo.progress import shown as progress_shown
 from hpo.spaces import DEFAULT_MAX_GRID_POINTS, SearchSpace, check_grid_size, load_space
 from hpo.store import best_value, deleted_while_running, fail_stale_trials, load_study, open_storage, store_failures, store_lock
 
-#: Trials of a study when ``n_trials`` is not given (a grid study runs its whole grid).
-DEFAULT_TRIALS = 20
-#: Worker processes when ``jobs`` is not given.
-DEFAULT_JOBS = 2
 _POLL_S = 1.0
 
 
@@ -251,7 +248,7 @@ def _drive(
 ) -> optuna.Study:
     """Fill the queue up to the target and run ``jobs`` workers until it is empty.
 
-    SIGTERM stops the workers cleanly (:class:`StudyStopped`); a store that fails on the way is a
+    Ctrl-C or SIGTERM stops the workers cleanly (:class:`StudyStopped`); a store that fails on the way is a
     :class:`~hpo.errors.StoreError`; both keep every finished trial (see :mod:`.stopping`).
     """
     try:
@@ -274,10 +271,11 @@ def _drive(
                     run_worker(specs[0], on_trial_done=bar.refresh)
                 else:
                     _run_processes(specs, bar, name)
-    except StopRequested:
+    except StopRequested as stop:
         raise StudyStopped(
-            f"study {name!r} stopped by SIGTERM; finished trials are kept and the running ones were failed and re-queued; "
-            f"continue with: hpo resume {name}"
+            f"study {name!r} {stop}; finished trials are kept and the running ones were failed and re-queued; "
+            f"continue with: hpo resume {name}",
+            stop.signum,
         ) from None
     return study
 
@@ -286,7 +284,11 @@ def _run_processes(specs: list[WorkerSpec], bar: _Progress, name: str) -> None:
     from joblib.externals.loky import ProcessPoolExecutor
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
-    with ProcessPoolExecutor(max_workers=len(specs)) as pool, GracefulStop(forward_to=lambda: list(pool._processes)).installed():
+    # The handler stays installed until the pool has shut down: a Ctrl-C pressed while the workers
+    # fail and re-queue their trials must not interrupt the wait for them. The workers ignore
+    # Ctrl-C outside their trial loop, where it would end them with a traceback.
+    pool = ProcessPoolExecutor(max_workers=len(specs), initializer=ignore_interrupts)
+    with GracefulStop(forward_to=lambda: list(pool._processes)).installed(), pool:
         futures = [pool.submit(run_worker_process, spec) for spec in specs]
         pending = set(futures)
         while pending:

@@ -44,8 +44,8 @@ class RungCount:
 
 
 def study_report(study_name: str, storage: str | None = None) -> StudyReport:
-    """Summarise study ``study_name`` of ``storage`` (default store if None)."""
-    study = load_study(study_name, open_storage(storage))
+    """Summarise study ``study_name`` of ``storage`` (default store if None; never created)."""
+    study = load_study(study_name, open_storage(storage, create=False))
     return report_of(study, storage)
 
 

@@ -29,7 +29,7 @@ from optuna.trial import TrialState
 
 from hpo.drivers.config import StudyConfig, check_model_code, make_pruner
 from hpo.drivers.queue import enqueue_missing, pending_trials, pop_waiting_trial
-from hpo.drivers.stopping import GracefulStop, StopRequested
+from hpo.drivers.stopping import GracefulStop
 from hpo.errors import HpoError
 from hpo.store import deleted_while_running, fail_stale_trials, load_study, open_storage, store_failures
 
@@ -59,7 +59,7 @@ class WorkerSpec:
 def run_worker(spec: WorkerSpec, on_trial_done: Callable[[], None] | None = None, *, stop: GracefulStop | None = None) -> int:
     """Run trials of ``spec.study_name`` until none is waiting or running; returns how many it ran.
 
-    SIGTERM fails and re-queues the running trial and raises :class:`StopRequested`; a failing
+    Ctrl-C or SIGTERM fails and re-queues the running trial and raises :class:`StopRequested`; a failing
     store (disk full, read-only) is a :class:`~hpo.errors.StoreError` (see :mod:`.stopping`).
     """
     stop = stop or GracefulStop()
@@ -67,7 +67,7 @@ def run_worker(spec: WorkerSpec, on_trial_done: Callable[[], None] | None = None
             deleted_while_running(spec.study_name, lambda: open_storage(spec.storage_url)):  # fmt: skip
         done = _work(spec, on_trial_done, stop)
     if stop.signalled:
-        raise StopRequested("stopped by signal SIGTERM")
+        raise stop.stop_requested()
     return done
 
 
@@ -163,7 +163,7 @@ def _run_trial(
             trial.set_user_attr("error", f"{type(err).__name__}: {err}"[:500])
             _log.warning("trial %d failed: %s: %s", trial.number, type(err).__name__, err)
             study.tell(trial, state=TrialState.FAIL)
-        except BaseException:  # KeyboardInterrupt, SIGTERM (StopRequested): leave it for a later run
+        except BaseException:  # Ctrl-C or SIGTERM (StopRequested), KeyboardInterrupt: leave it for a later run
             _fail_and_requeue(study, storage, trial)
             raise
         else:

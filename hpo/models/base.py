@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-import joblib
 import numpy as np
 
 from hpo.data.prepared import Split
@@ -172,6 +171,8 @@ JOBLIB_FILE = "model.joblib"
 
 def save_joblib(estimator: Any, folder: Path) -> Path:
     """Write ``estimator`` to ``folder/model.joblib`` (atomically)."""
+    import joblib  # here, not at the top: checking a space needs the models, not joblib's start-up
+
     path = folder / JOBLIB_FILE
     tmp = folder / f".{JOBLIB_FILE}.tmp"
     try:
@@ -184,6 +185,8 @@ def save_joblib(estimator: Any, folder: Path) -> Path:
 
 def load_joblib(folder: Path) -> Any:
     """Read ``folder/model.joblib`` (a pickle: only from a trusted source, and it warns so)."""
+    import joblib
+
     warnings.warn(
         f"loading {folder / JOBLIB_FILE} unpickles Python objects; only load model files from a trusted source",
         UserWarning,

@@ -19,12 +19,14 @@ if TYPE_CHECKING:
 
 
 def open_studies(names: list[str], storage: str | None = None) -> list[optuna.Study]:
-    """Load the named studies from the store at ``storage`` (default: the hpo home's SQLite file)."""
+    """Load the named studies from the store at ``storage`` (default: the hpo home's SQLite file).
+
+    Reports only read studies: a store that does not exist is refused, never created."""
     if not names:
         raise UsageError("name at least one study (see 'hpo list')")
     if len(set(names)) != len(names):
         raise UsageError(f"study names repeat: {', '.join(names)}; name each study once")
-    store = open_storage(storage)
+    store = open_storage(storage, create=False)
     return [load_study(name, store) for name in names]
 
 

@@ -22,6 +22,7 @@ import optuna
 from optuna.samplers import BaseSampler
 
 from hpo.errors import UsageError
+from hpo.options import SAMPLER_ALGORITHMS
 from hpo.samplers.skopt_sampler import SkoptSampler
 from hpo.spaces import SearchSpace
 
@@ -50,8 +51,8 @@ _FACTORIES: dict[str, Callable[..., BaseSampler]] = {
     "cmaes": _cmaes,
 }
 
-#: The algorithm names that :func:`make_sampler` accepts.
-ALGORITHMS: tuple[str, ...] = tuple(_FACTORIES)
+#: The algorithm names that :func:`make_sampler` accepts (one factory each).
+ALGORITHMS: tuple[str, ...] = SAMPLER_ALGORITHMS
 
 
 def check_algorithm(algo: str) -> str:

@@ -8,7 +8,8 @@
 
 from __future__ import annotations
 
-from hpo.spaces.grid import DEFAULT_MAX_GRID_POINTS, MAX_GRID_LEVELS, Grid, check_grid_size
+from hpo.options import DEFAULT_MAX_GRID_POINTS
+from hpo.spaces.grid import MAX_GRID_LEVELS, Grid, check_grid_size
 from hpo.spaces.loading import available_spaces, load_space, parse_assignments, resolve_space, search_dirs
 from hpo.spaces.models import MODELS, Accepts, ModelSchema
 from hpo.spaces.space import DEFAULT_GRID_LEVELS, SearchSpace

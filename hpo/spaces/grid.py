@@ -17,8 +17,6 @@ from hpo.errors import UsageError
 
 #: Most points of one numeric axis (``--grid-levels`` or a parameter's ``levels``).
 MAX_GRID_LEVELS = 10_000
-#: Most points of a grid study unless raised with ``--max-grid-points``.
-DEFAULT_MAX_GRID_POINTS = 100_000
 
 
 class Grid(Sequence[dict[str, Any]]):

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from hpo.errors import UsageError
+from hpo.options import KERASTUNER_ALGORITHMS
 from hpo.tuners.hyperparameters import declare, kt_hyperparameters, params_from_kt
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from hpo.drivers.config import StudyConfig
 
 #: The KerasTuner algorithm names (``--algo``).
-ALGORITHMS: tuple[str, ...] = ("kt-hyperband", "kt-bayes")
+ALGORITHMS: tuple[str, ...] = KERASTUNER_ALGORITHMS
 
 
 def is_kerastuner(algo: str) -> bool:

@@ -413,3 +413,28 @@ def _has_study(name: str) -> bool:
         return name in study_names(open_storage(create=False))
     except Exception:  # noqa: BLE001 - the store is being created
         return False
+
+
+def test_a_stop_signal_landing_in_a_finaliser_is_kept_and_prints_nothing() -> None:
+    # A signal handled while Python runs a weak-reference callback (a garbage collection inside
+    # a trial) raises there, where Python can only print the exception: the stop must survive
+    # as the flag, and no traceback may reach the one-line output.
+    script = textwrap.dedent(
+        """
+        import os, signal, weakref
+        from hpo.drivers.stopping import GracefulStop
+
+        class Finalised:
+            pass
+
+        stop = GracefulStop()
+        with stop.installed(), stop.trial():
+            obj = Finalised()
+            ref = weakref.ref(obj, lambda _: os.kill(os.getpid(), signal.SIGTERM))
+            del obj
+        print("stopped" if stop.signalled else "lost")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "stopped" and done.stderr == ""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -118,9 +119,12 @@ class GracefulStop:
             yield self
             return
         previous = {signum: signal.signal(signum, self._handle) for signum in STOP_SIGNALS}
+        previous_hook = sys.unraisablehook
+        sys.unraisablehook = _quiet_stop(previous_hook)
         try:
             yield self
         finally:
+            sys.unraisablehook = previous_hook
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
 
@@ -134,6 +138,21 @@ class GracefulStop:
             yield
         finally:
             self._in_trial = False
+
+
+def _quiet_stop(hook: Callable[[sys.UnraisableHookArgs], object]) -> Callable[[sys.UnraisableHookArgs], object]:
+    """``hook`` for every unraisable exception except a :class:`StopRequested`.
+
+    A signal that arrives while Python runs a finaliser or weak-reference callback (a garbage
+    collection inside the trial) raises there, where Python can only print it. The stop is not
+    lost: its flag is set, so the worker ends after that trial; only the traceback is kept out
+    of the one-line output."""
+
+    def quiet(unraisable: sys.UnraisableHookArgs) -> None:
+        if not isinstance(unraisable.exc_value, StopRequested):
+            hook(unraisable)
+
+    return quiet
 
 
 @contextmanager

@@ -220,6 +220,19 @@ def test_another_applications_sqlite_file_is_refused_and_never_modified(
     assert [p.name for p in tmp_path.glob("other.db*")] == ["other.db"]  # no journal, WAL or lock file beside it
 
 
+def test_a_store_caught_while_another_process_creates_its_tables_is_not_called_foreign(tmp_path: Path) -> None:
+    # Optuna creates a store's tables one by one: a second process that looks in between sees
+    # some of Optuna's tables and no version rows, and must wait for the store, not refuse it.
+    from optuna.storages._rdb import models
+
+    path = tmp_path / "hpo.db"
+    engine = sqlalchemy.create_engine(f"sqlite:///{path}")
+    models.BaseModel.metadata.tables["studies"].create(engine)
+    engine.dispose()
+    storage = open_storage(f"sqlite:///{path}")
+    assert optuna.create_study(storage=storage, study_name="s").study_name == "s"
+
+
 @pytest.mark.parametrize("argv", [["list"], ["show", "s"], ["check", "s"], ["best", "s"], ["resume", "s"], ["report", "s"],
                                   ["compare", "s"], ["export", "s", "--input", __file__]])  # fmt: skip
 def test_read_only_commands_on_a_mistyped_store_create_nothing(argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -58,9 +58,9 @@ def check_sqlite_store(path: Path, shown: str, *, create: bool) -> bool:
         tables, stamped = table_columns(path)
     except sqlite3.DatabaseError as err:
         raise StoreError(f"cannot open the study store {shown}: {path} is not a study store ({err}); give another --storage") from None
+    # Optuna's tables without its version rows are a store another process is creating (its
+    # tables appear one by one): not foreign; the schema lock of open_storage lets it finish.
     foreign = sorted(n for n, columns in tables.items() if n not in OPTUNA_COLUMNS or not OPTUNA_COLUMNS[n] <= columns)
-    if tables and "version_info" not in tables:
-        foreign = foreign or sorted(tables)
     if foreign:
         listed = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
         raise StoreError(

@@ -21,7 +21,7 @@ _HOST = {"usable_cores": 2, "cpu_model": "x", "memory_gib": 1.0, "load_average_1
 
 EXPECTED_TABLES = {
     "time-to-target": 2,
-    "equal-budget": 2,
+    "equal-budget": 3,
     "raw-libraries": 2,
     "overhead": 1,
     "scaling": 1,

@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import optuna
@@ -14,7 +15,7 @@ import optuna
 from benchmarks import BENCHMARKS
 from benchmarks.report import machine, stopwatch, write_result
 from benchmarks.session import Session
-from benchmarks.settings import ALGOS, DATASETS, FULL, MODELS, QUICK, Settings
+from benchmarks.settings import ALGOS, DATASETS, FULL, QUICK, ROWS, Settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -53,22 +54,28 @@ def _positive(text: str) -> int:
     return value[0]
 
 
+def _events(text: str) -> int | str:
+    """A positive event count, or ``all``."""
+    return "all" if text == "all" else _positive(text)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     p.add_argument("names", nargs="*", metavar="NAME", help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}")
     p.add_argument("--quick", action="store_true", help="small CI-sized run (< 5 min on 2 cores), labelled as such")
     p.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON and Markdown results (default: %(default)s)")
     p.add_argument("--seeds", type=_positive, help="seeds per configuration (medians are over these)")
-    p.add_argument("--events", type=_positive, help="events drawn from each dataset (default: 8000; quick 1500)")
+    p.add_argument("--events", type=_events, help="events drawn from each dataset, or 'all' (default: 8000; quick 1500)")
     p.add_argument("--budgets", type=_ints, help="equal-budget trial counts, e.g. 10,25,50,100")
     p.add_argument("--trials", type=_positive, help="trials of hpo studies in time-to-target, raw-libraries and scaling")
     p.add_argument("--overhead-trials", type=_ints, help="the two study sizes of the overhead benchmark, e.g. 200,1000")
     p.add_argument("--jobs", type=_positive, help="worker processes (default 2)")
     p.add_argument("--datasets", type=_choices(list(DATASETS)), help=f"comma-separated: {', '.join(DATASETS)}")
-    p.add_argument("--models", type=_choices(MODELS), help="comma-separated: rf,ann,bdt")
+    p.add_argument("--models", type=_choices(ROWS), help=f"comma-separated: {', '.join(ROWS)} (rf-xgboost: rf on XGBoost's engine)")
     p.add_argument("--algos", type=_choices(ALGOS), help=f"comma-separated: {', '.join(ALGOS)}")
     p.add_argument("--ann-epochs", type=_positive, help="epoch cap of the ANN")
     p.add_argument("--rf-max-trees", type=_positive, help="n_estimators cap of the general RF space (default 300)")
+    p.add_argument("--no-exercise", dest="exercise", action="store_false", help="leave out the exercise's hand-picked configurations")
     p.add_argument("--label", type=_label, help="suffix of the result files, for one benchmark split over several runs")
     return p
 
@@ -78,13 +85,14 @@ def settings_from(args: argparse.Namespace) -> Settings:
     overhead = args.overhead_trials
     if overhead is not None and len(overhead) != 2:
         raise SystemExit("--overhead-trials: give two sizes, e.g. 200,1000")
-    return base.with_overrides(
-        seeds=args.seeds, events=args.events, budgets=args.budgets, jobs=args.jobs, datasets=args.datasets,
+    settings = base.with_overrides(
+        seeds=args.seeds, events=None if args.events == "all" else args.events, budgets=args.budgets, jobs=args.jobs, datasets=args.datasets,
         models=args.models, algos=args.algos, ann_epochs=args.ann_epochs, rf_max_trees=args.rf_max_trees,
-        label=args.label, overhead_trials=overhead,
+        label=args.label, overhead_trials=overhead, exercise=args.exercise,
         target_trials=args.trials, raw_trials=args.trials, scaling_trials=args.trials,
         real_overhead_trials=args.trials,
     )  # fmt: skip
+    return replace(settings, events=None) if args.events == "all" else settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:

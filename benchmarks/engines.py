@@ -71,10 +71,10 @@ def main() -> None:
     args = p.parse_args()
     command = f"python -m benchmarks.engines --datasets {args.datasets} --seeds {args.seeds} --threads {args.threads}"
     rows = run(args.datasets.split(","), args.seeds, args.threads)
-    stem = RESULTS / ("engines" + (f".{args.label}" if args.label else ""))
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    stem.with_suffix(".json").write_text(json.dumps({"command": command, "machine": machine(), "rows": rows}, indent=2, default=str))
-    stem.with_suffix(".md").write_text(markdown(rows, command))
+    stem = "engines" + (f".{args.label}" if args.label else "")  # not Path.with_suffix: it would replace the label
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{stem}.json").write_text(json.dumps({"command": command, "machine": machine(), "rows": rows}, indent=2, default=str))
+    (RESULTS / f"{stem}.md").write_text(markdown(rows, command))
     print(markdown(rows, command))
 
 

@@ -26,7 +26,7 @@ from hpo import metrics, paths
 from hpo.data import PreparedDataset
 from hpo.objectives import train_model
 from hpo.spaces import SearchSpace, load_space
-from benchmarks.settings import Settings
+from benchmarks.settings import VARIANTS, Settings, base_model
 
 
 @dataclass(frozen=True)
@@ -65,18 +65,20 @@ class Session:
         return self._data[name]
 
     # -- spaces ----------------------------------------------------------------------------
-    def space(self, model: str) -> SearchSpace:
-        """The model's own space, with the RF's tree count capped and the ANN's epochs capped (the BDT's as is)."""
+    def space(self, label: str) -> SearchSpace:
+        """The space of row ``label``'s model, with the RF's tree count capped and the ANN's epochs capped
+        (the BDT's as is), and a variant's settings pinned (``rf-xgboost``: ``engine: xgboost``)."""
+        model = base_model(label)
         space = load_space(model)
         if model == "rf":
             data = space.to_dict()
             trees = data["params"]["n_estimators"]
             trees["high"] = min(trees["high"], self.settings.rf_max_trees)
             trees["low"] = min(trees["low"], max(1, trees["high"] // 4))
-            return SearchSpace.from_dict(data, f"{space.source} (n_estimators <= {trees['high']})")
-        if model == "ann":
-            return space.with_overrides({"epochs": self.settings.ann_epochs})
-        return space
+            space = SearchSpace.from_dict(data, f"{space.source} (n_estimators <= {trees['high']})")
+        elif model == "ann":
+            space = space.with_overrides({"epochs": self.settings.ann_epochs})
+        return space.with_overrides(VARIANTS[label][1]) if label in VARIANTS else space
 
     def exercise_grid(self) -> SearchSpace:
         """The exercise's 192-point RF grid; in quick mode reduced (labelled in the source)."""
@@ -106,7 +108,8 @@ class Session:
         fresh: bool = False,
         **options: Any,
     ) -> optuna.Study:
-        """Run (or continue to ``n_trials``) a study on this session's store; ``fresh`` for a new name."""
+        """Run (or continue to ``n_trials``) a study of row ``model`` (a model or a variant's label) on
+        this session's store; ``fresh`` for a new name."""
         tag = hashlib.sha256(repr(space.to_dict()).encode()).hexdigest()[:6]
         name = f"{model}-{algo}-{data.hash[:8]}-{tag}-s{seed}"
         if fresh:
@@ -114,18 +117,18 @@ class Session:
         elif name in self._studies and self._studies[name][0] >= n_trials:
             return self._studies[name][1]  # already run this far: starting idle workers costs seconds
         study = hpo.drivers.run(
-            model, algo, data, space=space, n_trials=n_trials, jobs=jobs or self.settings.jobs,
+            base_model(model), algo, data, space=space, n_trials=n_trials, jobs=jobs or self.settings.jobs,
             storage=self.storage, study_name=name, seed=seed, progress=False, **options,
         )  # fmt: skip
         self._studies[name] = (n_trials, study)
         return study
 
     def scores(self, model: str, params: dict[str, Any], data: PreparedDataset, space: SearchSpace | None = None, seed: int = 0) -> Scores:
-        """Validation and test AUC of ``params`` trained on the training split (cached)."""
+        """Validation and test AUC of ``params`` of row ``model`` trained on the training split (cached)."""
         config = space.configuration(params) if space is not None else dict(params)
         key = (model, data.hash, seed, tuple(sorted(config.items())))
         if key not in self._scores:
-            trained = train_model(model, config, data, fit_splits=("train",), threads=joblib.cpu_count(), seed=seed)
+            trained = train_model(base_model(model), config, data, fit_splits=("train",), threads=joblib.cpu_count(), seed=seed)
             val, test = data.val, data.test
             self._scores[key] = Scores(
                 metrics.roc_auc(val.y, trained.predict(val.X), val.w),
@@ -146,7 +149,7 @@ def subsample(data: PreparedDataset, n_events: int, seed: int = 0) -> PreparedDa
 
 
 def trials_frame(study: optuna.Study) -> pd.DataFrame:
-    """Complete trials in trial order: number, value, val/train AUC, fit time, start/end times, params."""
+    """Complete trials in trial order: number, value, val AUC, fit time, wall time (start to end), start/end times, params."""
     rows = []
     for t in sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda t: t.number):
         rows.append(
@@ -155,6 +158,7 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
                 "value": t.value,
                 "val_auc": t.user_attrs.get("val_auc", t.value),
                 "fit_time_s": t.user_attrs.get("fit_time_s", np.nan),
+                "trial_s": (t.datetime_complete - t.datetime_start).total_seconds(),
                 "start": t.datetime_start,
                 "complete": t.datetime_complete,
                 "params": t.params,

@@ -13,14 +13,24 @@ DATASETS: dict[str, str] = {
 }
 ALGOS: tuple[str, ...] = ("grid", "random", "bayes", "tpe", "cmaes")
 MODELS: tuple[str, ...] = ("rf", "ann", "bdt")
+#: Benchmark rows that run a model with settings of its space pinned: label -> (model, pinned settings).
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "rf-xgboost": ("rf", {"engine": "xgboost"}),  # the forest on XGBoost's histogram random forest
+}
+ROWS: tuple[str, ...] = (*MODELS, *VARIANTS)  # what --models accepts
+
+
+def base_model(label: str) -> str:
+    """The hpo model a benchmark row runs: ``rf-xgboost`` -> ``rf``; a model name is itself."""
+    return VARIANTS[label][0] if label in VARIANTS else label
 
 
 @dataclass(frozen=True)
 class Settings:
     """Every size a benchmark uses; :data:`FULL` and :data:`QUICK` are the two presets.
 
-    ``events`` caps the events drawn (at random, split codes kept) from each prepared dataset,
-    None for all of them. ``rf_trees_scale`` divides the tree counts and minimum leaf/split sizes
+    ``models`` are labels of :data:`ROWS` (a model, or a variant of one). ``events`` caps the
+    events drawn (at random, split codes kept) from each prepared dataset, None for all of them. ``rf_trees_scale`` divides the tree counts and minimum leaf/split sizes
     of the exercise's RF grid (1: the grid verbatim); ``rf_max_trees`` caps ``n_estimators`` of
     the general RF space; ``ann_epochs`` caps the ANN's epochs.
     """
@@ -42,6 +52,7 @@ class Settings:
     rf_max_trees: int = 300
     ann_epochs: int = 20
     cv_folds: int = 3
+    exercise: bool = True  # train the exercise's hand-picked configurations as a reference
     target_margin: float = 0.002
     label: str | None = None  # result files are <name>[.<label>][.quick].json
 
@@ -57,8 +68,9 @@ class Settings:
     def notes(self) -> tuple[str, ...]:
         """What these sizes leave out of the exercise, written into every result file."""
         if self.quick:
+            events = "all" if self.events is None else f"{self.events:,}"
             return (
-                f"QUICK MODE: {self.events:,} events per dataset, {self.seeds} seed(s), budgets "
+                f"QUICK MODE: {events} events per dataset, {self.seeds} seed(s), budgets "
                 f"{'/'.join(map(str, self.budgets))}, RF grid reduced (tree counts and minimum leaf/split sizes divided "
                 f"by {self.rf_trees_scale}, criterion and bootstrap pinned), ANN <= {self.ann_epochs} epochs - a smoke "
                 "test of the harness, not a measurement",

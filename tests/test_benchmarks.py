@@ -21,7 +21,7 @@ _HOST = {"usable_cores": 2, "cpu_model": "x", "memory_gib": 1.0, "load_average_1
 
 EXPECTED_TABLES = {
     "time-to-target": 2,
-    "equal-budget": 2,
+    "equal-budget": 3,
     "raw-libraries": 2,
     "overhead": 1,
     "scaling": 1,
@@ -132,3 +132,36 @@ def test_compose_keeps_the_summary_and_replaces_the_figures(tmp_path: Path) -> N
     assert "old figures" not in text and "quick, left out" not in text
     order = ["### Equal budget (full)\n", "### Equal budget (full, rf)", "### Scaling (full)", "#### Parallel scaling"]
     assert [text.index(h) for h in order] == sorted(text.index(h) for h in order)
+
+
+def test_options_name_variants_and_all_events() -> None:
+    from benchmarks.__main__ import settings_from
+    from benchmarks.session import Session
+
+    settings = settings_from(parser().parse_args(["--models", "rf,rf-xgboost", "--events", "all", "--no-exercise"]))
+    assert (settings.models, settings.events, settings.exercise) == (("rf", "rf-xgboost"), None, False)
+    assert settings_from(parser().parse_args([])).events == 8000
+    session = Session(settings)
+    try:
+        assert session.space("rf-xgboost").configuration({})["engine"] == "xgboost"
+        assert session.space("rf").configuration({})["engine"] == "sklearn"
+    finally:
+        session.close()
+    with pytest.raises(SystemExit):
+        parser().parse_args(["--models", "rf-lightgbm"])
+
+
+def test_cost_summary_compares_with_the_scikit_learn_forest() -> None:
+    import pandas as pd
+
+    from benchmarks.equal_budget import cost_summary
+
+    costs = pd.DataFrame(
+        [{"dataset": "d", "model": m, "algo": "tpe", "seed": 0, "fit_s": f, "trial_s": t}
+         for m, f, t in [("rf", 10.0, 12.0), ("rf", 30.0, 32.0), ("bdt", 1.0, 2.0), ("bdt", 1.0, 2.0)]]
+    )  # fmt: skip
+    summary = pd.DataFrame([{"dataset": "d", "model": m, "algo": "tpe", "budget": 10, "test_auc": a} for m, a in [("rf", 0.90), ("bdt", 0.95)]])
+    rows = cost_summary(costs, summary).set_index("model")
+    assert rows.loc["rf", "trial_s"] == 22.0 and rows.loc["rf", "trial_x_faster"] == 1.0
+    assert rows.loc["bdt", "fit_x_faster"] == 20.0 and rows.loc["bdt", "trial_x_faster"] == 11.0
+    assert rows.loc["bdt", "test_auc_minus_rf"] == pytest.approx(0.05)

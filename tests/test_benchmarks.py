@@ -26,6 +26,7 @@ EXPECTED_TABLES = {
     "overhead": 1,
     "scaling": 1,
     "limit-gap": 1,
+    "multi-fidelity": 2,
 }
 
 

@@ -109,9 +109,11 @@ def run(session: Session) -> list[Table]:
             for model in models:
                 space = session.space(model)
                 for seed in range(s.seeds):
-                    for row in one_seed(session, data, model, space, seed):
-                        rows.append({"dataset": dataset, "features": features, "model": model, "events": len(data.table), **row})
+                    done = [{"dataset": dataset, "features": features, "model": model, "events": len(data.table), **row}
+                            for row in one_seed(session, data, model, space, seed)]  # fmt: skip
+                    rows += done
                     print(f"  {dataset}/{features} {model} seed {seed} done at {datetime.now():%H:%M:%S}", flush=True)
+                    print(pd.DataFrame(done).to_string(index=False), flush=True)  # a partial run leaves its figures in the log
     runs = pd.DataFrame(rows)
     notes = [
         f"{s.fidelity_trials} trials per study, {s.jobs} workers; target = the plain TPE study's best validation AUC "

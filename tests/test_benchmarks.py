@@ -91,6 +91,16 @@ def test_limit_gap_is_measured_against_the_bayes_limit(results: Path) -> None:
     assert all(r["gap"] == pytest.approx(r["bayes_limit"] - r["test_auc"]) for r in rows)
 
 
+def test_multi_fidelity_times_every_contestant_against_the_plain_tpe_target(results: Path) -> None:
+    summary, runs = json.loads((results / "multi-fidelity.quick.json").read_text())["tables"]
+    reference = next(r for r in runs["rows"] if r["variant"] == "tpe")
+    assert {r["variant"] for r in runs["rows"]} == {"tpe", "tpe+mf", "random"}
+    assert all(r["target_val_auc"] == pytest.approx(reference["best_val_auc"] - 0.002) for r in runs["rows"])
+    assert reference["reached"] and reference["time_to_target_s"] <= reference["wall_s"]
+    assert all(r["trials"] == 3 and r["features"] == "low" for r in runs["rows"])
+    assert next(r for r in summary["rows"] if r["variant"] == "tpe+mf")["ratio_to_tpe+mf"] == pytest.approx(1.0)
+
+
 def test_overhead_windows() -> None:
     # (start, end, seconds in trial methods): gaps 0.5, 0.25, 0.5 between calls; 0.25 sampling in the last
     calls = [(0.0, 1.0, 0.0), (1.5, 2.0, 0.0), (2.25, 3.0, 0.0), (3.5, 4.0, 0.25)]

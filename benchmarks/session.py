@@ -46,7 +46,7 @@ class Session:
         self.store_dir = Path(store_dir or self._tmp.name)
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self.storage = f"sqlite:///{self.store_dir / 'benchmarks.db'}"
-        self._data: dict[str, PreparedDataset] = {}
+        self._data: dict[tuple[str, str | None], PreparedDataset] = {}
         self._scores: dict[tuple, Scores] = {}
         self._studies: dict[str, tuple[int, optuna.Study]] = {}
         self._names = itertools.count()
@@ -56,13 +56,15 @@ class Session:
             self._tmp.cleanup()
 
     # -- data ------------------------------------------------------------------------------
-    def dataset(self, name: str) -> PreparedDataset:
-        """Preset ``name`` prepared by hpo (``synthetic``: the default), subsampled to ``settings.events``."""
-        if name not in self._data:
-            full = hpo.data.prepare(None if name == "synthetic" else name, progress=False)
+    def dataset(self, name: str, features: str | None = None) -> PreparedDataset:
+        """Preset ``name`` prepared by hpo (``synthetic``: the default) with feature set ``features``
+        (None: the preset's default), subsampled to ``settings.events``."""
+        key = (name, features)
+        if key not in self._data:
+            full = hpo.data.prepare(None if name == "synthetic" else name, features=features, progress=False)
             events = self.settings.events
-            self._data[name] = full if events is None or events >= len(full.table) else subsample(full, events)
-        return self._data[name]
+            self._data[key] = full if events is None or events >= len(full.table) else subsample(full, events)
+        return self._data[key]
 
     # -- spaces ----------------------------------------------------------------------------
     def space(self, label: str) -> SearchSpace:

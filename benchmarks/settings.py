@@ -25,12 +25,17 @@ def base_model(label: str) -> str:
     return VARIANTS[label][0] if label in VARIANTS else label
 
 
+#: Feature sets of the synthetic presets: the 18 lepton and jet pt/eta/phi, or the 5 high-level ones.
+FEATURE_SETS: tuple[str, ...] = ("low", "high")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every size a benchmark uses; :data:`FULL` and :data:`QUICK` are the two presets.
 
     ``models`` are labels of :data:`ROWS` (a model, or a variant of one). ``events`` caps the
-    events drawn (at random, split codes kept) from each prepared dataset, None for all of them. ``rf_trees_scale`` divides the tree counts and minimum leaf/split sizes
+    events drawn (at random, split codes kept) from each prepared dataset, None for all of them
+    (``--events all``). ``rf_trees_scale`` divides the tree counts and minimum leaf/split sizes
     of the exercise's RF grid (1: the grid verbatim); ``rf_max_trees`` caps ``n_estimators`` of
     the general RF space; ``ann_epochs`` caps the ANN's epochs.
     """
@@ -44,6 +49,8 @@ class Settings:
     jobs: int = 2
     budgets: tuple[int, ...] = (10, 25, 50, 100)
     target_trials: int = 60  # hpo trials allowed to reach the grid's target (benchmark 1)
+    fidelity_trials: int = 100  # trials of each study of the multi-fidelity benchmark
+    feature_sets: tuple[str, ...] = ("low",)  # feature sets of the multi-fidelity benchmark
     raw_trials: int = 30  # budget of the raw-library comparison (benchmark 3)
     overhead_trials: tuple[int, int] = (200, 1000)  # cheap-objective study sizes (benchmark 4)
     real_overhead_trials: int = 20  # trials with the real objectives (benchmark 4)
@@ -94,6 +101,7 @@ QUICK = Settings(
     seeds=1,
     budgets=(5, 10),
     target_trials=12,
+    fidelity_trials=12,
     raw_trials=8,
     overhead_trials=(20, 60),
     real_overhead_trials=4,

@@ -26,6 +26,7 @@ EXPECTED_TABLES = {
     "overhead": 1,
     "scaling": 1,
     "limit-gap": 1,
+    "multi-fidelity": 2,
 }
 
 
@@ -88,6 +89,16 @@ def test_equal_budget_covers_budgets_algos_and_the_exercise(results: Path) -> No
 def test_limit_gap_is_measured_against_the_bayes_limit(results: Path) -> None:
     rows = json.loads((results / "limit-gap.quick.json").read_text())["tables"][0]["rows"]
     assert all(r["gap"] == pytest.approx(r["bayes_limit"] - r["test_auc"]) for r in rows)
+
+
+def test_multi_fidelity_times_every_contestant_against_the_plain_tpe_target(results: Path) -> None:
+    summary, runs = json.loads((results / "multi-fidelity.quick.json").read_text())["tables"]
+    reference = next(r for r in runs["rows"] if r["variant"] == "tpe")
+    assert {r["variant"] for r in runs["rows"]} == {"tpe", "tpe+mf", "random"}
+    assert all(r["target_val_auc"] == pytest.approx(reference["best_val_auc"] - 0.002) for r in runs["rows"])
+    assert reference["reached"] and reference["time_to_target_s"] <= reference["wall_s"]
+    assert all(r["trials"] == 3 and r["features"] == "low" for r in runs["rows"])
+    assert next(r for r in summary["rows"] if r["variant"] == "tpe+mf")["ratio_to_tpe+mf"] == pytest.approx(1.0)
 
 
 def test_overhead_windows() -> None:

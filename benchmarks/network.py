@@ -124,10 +124,10 @@ def main() -> None:
     before = os.getloadavg()[0]
     rows = run(args.dataset, [int(b) for b in args.batches.split(",")], args.epochs, args.repeats)
     load = (before, os.getloadavg()[0])
-    stem = RESULTS / ("network" + (f".{args.label}" if args.label else ""))
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    stem.with_suffix(".json").write_text(json.dumps({"command": command, "machine": machine(), "load_average": load, "rows": rows}, indent=2))
-    stem.with_suffix(".md").write_text(markdown(rows, command, load))
+    stem = "network" + (f".{args.label}" if args.label else "")  # not Path.with_suffix: it would replace the label
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{stem}.json").write_text(json.dumps({"command": command, "machine": machine(), "load_average": load, "rows": rows}, indent=2))
+    (RESULTS / f"{stem}.md").write_text(markdown(rows, command, load))
     print(markdown(rows, command, load))
 
 

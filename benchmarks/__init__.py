@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from benchmarks import equal_budget, fidelity, limit_gap, overhead, raw_libraries, scaling, time_to_target
+from benchmarks import equal_budget, fidelity, limit_gap, noise, overhead, raw_libraries, scaling, time_to_target
 
 #: Benchmark name -> module (in the issue's order).
 BENCHMARKS: dict[str, ModuleType] = {
@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, ModuleType] = {
     "scaling": scaling,
     "limit-gap": limit_gap,
     "multi-fidelity": fidelity,
+    "small-sample": noise,
 }
 
 __all__ = ["BENCHMARKS"]

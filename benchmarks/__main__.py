@@ -68,7 +68,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--events", type=_events, help="events drawn from each dataset, or 'all' (default: 8000; quick 1500)")
     p.add_argument("--features", type=_choices(FEATURE_SETS), help="comma-separated feature sets of multi-fidelity: low,high (default low)")
     p.add_argument("--budgets", type=_ints, help="equal-budget trial counts, e.g. 10,25,50,100")
-    p.add_argument("--trials", type=_positive, help="trials of hpo studies in time-to-target, raw-libraries, scaling and multi-fidelity")
+    p.add_argument("--trials", type=_positive, help="trials of hpo studies in time-to-target, raw-libraries, scaling, multi-fidelity and small-sample")
     p.add_argument("--overhead-trials", type=_ints, help="the two study sizes of the overhead benchmark, e.g. 200,1000")
     p.add_argument("--jobs", type=_positive, help="worker processes (default 2)")
     p.add_argument("--datasets", type=_choices(list(DATASETS)), help=f"comma-separated: {', '.join(DATASETS)}")
@@ -91,7 +91,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         models=args.models, algos=args.algos, ann_epochs=args.ann_epochs, rf_max_trees=args.rf_max_trees,
         label=args.label, overhead_trials=overhead, exercise=args.exercise,
         target_trials=args.trials, raw_trials=args.trials, scaling_trials=args.trials,
-        real_overhead_trials=args.trials, fidelity_trials=args.trials, feature_sets=args.features,
+        real_overhead_trials=args.trials, fidelity_trials=args.trials, noise_trials=args.trials, feature_sets=args.features,
     )  # fmt: skip
     return replace(settings, events=None) if args.events == "all" else settings
 

@@ -50,6 +50,8 @@ class Settings:
     budgets: tuple[int, ...] = (10, 25, 50, 100)
     target_trials: int = 60  # hpo trials allowed to reach the grid's target (benchmark 1)
     fidelity_trials: int = 100  # trials of each study of the multi-fidelity benchmark
+    noise_trials: int = 30  # trials of each study of the small-sample benchmark
+    noise_folds: int = 5  # K of its cross-validated studies
     feature_sets: tuple[str, ...] = ("low",)  # feature sets of the multi-fidelity benchmark
     raw_trials: int = 30  # budget of the raw-library comparison (benchmark 3)
     overhead_trials: tuple[int, int] = (200, 1000)  # cheap-objective study sizes (benchmark 4)
@@ -102,6 +104,8 @@ QUICK = Settings(
     budgets=(5, 10),
     target_trials=12,
     fidelity_trials=12,
+    noise_trials=4,
+    noise_folds=3,
     raw_trials=8,
     overhead_trials=(20, 60),
     real_overhead_trials=4,

@@ -27,6 +27,7 @@ EXPECTED_TABLES = {
     "scaling": 1,
     "limit-gap": 1,
     "multi-fidelity": 2,
+    "small-sample": 2,
 }
 
 
@@ -99,6 +100,15 @@ def test_multi_fidelity_times_every_contestant_against_the_plain_tpe_target(resu
     assert reference["reached"] and reference["time_to_target_s"] <= reference["wall_s"]
     assert all(r["trials"] == 3 and r["features"] == "low" for r in runs["rows"])
     assert next(r for r in summary["rows"] if r["variant"] == "tpe+mf")["ratio_to_tpe+mf"] == pytest.approx(1.0)
+
+
+def test_small_sample_pairs_each_split_study_with_a_cross_validated_one(results: Path) -> None:
+    _, studies = json.loads((results / "small-sample.quick.json").read_text())["tables"]
+    pairs = {(r["algo"], r["seed"]): set() for r in studies["rows"]}
+    for r in studies["rows"]:
+        pairs[(r["algo"], r["seed"])].add(r["scoring"])
+        assert r["over_tuning"] == pytest.approx(r["study_best"] - r["test_auc"])
+    assert all(scorings == {"split", "cv3"} for scorings in pairs.values())
 
 
 def test_overhead_windows() -> None:

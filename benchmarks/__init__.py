@@ -1,4 +1,4 @@
-"""Benchmarks of hpo against the tools physicists use today (issue 5).
+"""Benchmarks of hpo against the tools physicists use today.
 
 ``python -m benchmarks [NAME ...] [--quick]`` runs them; each prints its tables and writes
 ``benchmarks/results/<name>[.quick].json`` and ``.md``. :data:`BENCHMARKS` maps each name to

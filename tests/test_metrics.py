@@ -1,4 +1,4 @@
-"""Weighted metrics with signed weights (issue 8) against independent computations."""
+"""Weighted metrics with signed weights against independent computations."""
 
 from __future__ import annotations
 

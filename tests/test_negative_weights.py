@@ -1,4 +1,4 @@
-"""Negative event weights (issue 8) end to end on the ATLAS Open Data VBF/ggF sample."""
+"""Negative event weights end to end on the ATLAS Open Data VBF/ggF sample."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""ANN and RF objectives (issue 3, items 2 and 5): scores, trial attributes, reporting, pruning."""
+"""ANN and RF objectives: scores, trial attributes, reporting, pruning."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Reliability, load: 8 worker processes on one SQLite store, no trial failed, lost or duplicated.
 
 CI runs 8 workers x 240 trials of an instant objective (about 25 s per algorithm on 2 cores);
-``HPO_RELIABILITY_FULL=1`` runs the full setting of issue 7, 8 workers x 2,000 trials (about
+``HPO_RELIABILITY_FULL=1`` runs the full setting, 8 workers x 2,000 trials (about
 10 minutes per algorithm on 2 shared cores).
 """
 

@@ -1,4 +1,4 @@
-"""Search spaces (issue 3, item 1): validation, lookup, grid, Optuna and scikit-optimize forms."""
+"""Search spaces: validation, lookup, grid, Optuna and scikit-optimize forms."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from types import ModuleType
 
 from benchmarks import equal_budget, fidelity, limit_gap, noise, overhead, raw_libraries, scaling, time_to_target
 
-#: Benchmark name -> module (in the issue's order).
+#: Benchmark name -> module, in the order of RESULTS.md.
 BENCHMARKS: dict[str, ModuleType] = {
     "time-to-target": time_to_target,
     "equal-budget": equal_budget,

@@ -87,6 +87,19 @@ def test_cli_grid_on_dask_runs_every_point_once(cluster: LocalCluster, tiny_file
     assert len(points) == 8 and set(points.values()) == {1}
 
 
+def test_multi_fidelity_grid_on_dask_records_the_rungs(cluster: LocalCluster, tiny_file: Path, space: Path) -> None:
+    argv = ["run", "--model", "rf", "--algo", "grid", "--space", str(space), "--prepared", str(tiny_file), "--study", "rungs-dask",
+            "--jobs", "2", "--backend", "dask", "--scheduler", cluster.scheduler_address, "--fidelity", "1/4,1/2,1",
+            "--prune", "median", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    study = load_study("rungs-dask", open_storage(paths.default_storage_url()))
+    trials = study.get_trials()
+    points = Counter(tuple(sorted(t.params.items())) for t in trials)
+    assert len(points) == 8 and set(points.values()) == {1}  # pruned trials count too: each point once
+    assert all(t.state.name in ("COMPLETE", "PRUNED") and t.user_attrs["rung"] in (0, 1, 2) for t in trials)
+    assert all(sorted(t.intermediate_values) == [1, 2, 4][: t.user_attrs["rung"] + 1] for t in trials)
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

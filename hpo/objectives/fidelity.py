@@ -10,13 +10,14 @@ followed by the validation events.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 
 import numpy as np
 
 from hpo.data.prepared import PreparedDataset, Split
 from hpo.errors import DataError
 
-_FIELDS = ("X", "y", "w", "w_train", "w_phys")
+_FIELDS = tuple(f.name for f in fields(Split))  # every array of a split, in order
 
 
 def take(split: Split, index: np.ndarray) -> Split:

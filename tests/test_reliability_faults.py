@@ -438,3 +438,49 @@ def test_a_stop_signal_landing_in_a_finaliser_is_kept_and_prints_nothing() -> No
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "stopped" and done.stderr == ""
+
+
+_STOP_TURNED_INTO_AN_ERROR = textwrap.dedent(
+    """
+    import os, signal, sys
+    sys.path.insert(0, {tests!r})
+    from test_drivers import CheapObjective
+    from hpo import drivers
+    from hpo.drivers.stopping import StopRequested
+
+    class StopTurnedIntoAnError(CheapObjective):
+        def __call__(self, *args, **kwargs):
+            scored = super().__call__(*args, **kwargs)
+
+            def objective(trial):
+                if trial.number == 1:
+                    try:  # a library that catches the stop and raises its own error instead
+                        os.kill(os.getpid(), signal.SIGTERM)
+                    except StopRequested:
+                        raise RuntimeError("release unlocked lock")
+                return scored(trial)
+
+            return objective
+
+    try:
+        drivers.run("rf", "random", {data!r}, study_name="turned", n_trials=4, jobs=1, progress=False,
+                    objective_factory=StopTurnedIntoAnError())
+    except drivers.StudyStopped as stopped:
+        print(stopped, stopped.exit_status)
+    """
+)
+
+
+def test_an_error_raised_by_a_library_after_the_stop_is_a_stop_not_a_failed_trial(tiny_file: Path) -> None:
+    # A stop signal raised inside a library (in a lock's or a thread pool's clean-up) can come out of
+    # the objective as that library's own error: the trial must be failed and re-queued all the same.
+    script = _STOP_TURNED_INTO_AN_ERROR.format(tests=str(Path(__file__).parent), data=str(tiny_file))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=_env())
+    assert done.returncode == 0, done.stderr
+    assert "stopped by SIGTERM" in done.stdout and done.stdout.split()[-1] == "143", done.stdout
+    assert "failed" not in done.stderr, done.stderr
+    study = load_study("turned", open_storage())
+    trials = {t.number: t for t in study.trials}
+    assert trials[0].state == optuna.trial.TrialState.COMPLETE
+    assert trials[1].state == optuna.trial.TrialState.FAIL and "error" not in trials[1].user_attrs
+    assert count_trials(study)["WAITING"] == 1  # its copy, for 'hpo resume'

@@ -160,6 +160,9 @@ def _run_trial(
             _fail_and_requeue(study, storage, trial)
             raise
         except Exception as err:  # noqa: BLE001 - one failed trial must not end a long study
+            if stop.signalled:  # the stop landed inside a library, which turned it into an error of its own
+                _fail_and_requeue(study, storage, trial)
+                raise stop.stop_requested() from err
             trial.set_user_attr("error", f"{type(err).__name__}: {err}"[:500])
             _log.warning("trial %d failed: %s: %s", trial.number, type(err).__name__, err)
             study.tell(trial, state=TrialState.FAIL)

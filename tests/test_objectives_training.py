@@ -86,3 +86,22 @@ def test_bad_fit_splits_and_missing_model_folder(tiny_dataset: PreparedDataset, 
         train_model("rf", RF_FAST, tiny_dataset, fit_splits=("training",))
     with pytest.raises(UsageError, match="no saved hpo model"):
         load_model(tmp_path)
+
+
+def test_a_network_trained_on_a_reused_graph_is_the_network_trained_anew(tiny_dataset: PreparedDataset) -> None:
+    # The networks of one architecture share one traced training graph in a process; each must
+    # still start from its own seed's weights with a fresh optimizer and learning rate.
+    from hpo.models import ann
+
+    config = {**ANN_FAST, "epochs": 3, "dropout": 0.2}
+    other = {**config, "learning_rate": 3e-2}  # same architecture, another rate
+    ann._trainers.clear()
+    first = train_model("ann", config, tiny_dataset, seed=4).predict(tiny_dataset.test.X)
+    assert len(ann._trainers) == 1
+    train_model("ann", other, tiny_dataset, seed=5)
+    again = train_model("ann", config, tiny_dataset, seed=4).predict(tiny_dataset.test.X)
+    assert len(ann._trainers) == 1  # one graph served all three
+    np.testing.assert_array_equal(again, first)
+    ann._trainers.clear()
+    np.testing.assert_array_equal(train_model("ann", config, tiny_dataset, seed=4).predict(tiny_dataset.test.X), first)
+    assert not np.array_equal(train_model("ann", config, tiny_dataset, seed=6).predict(tiny_dataset.test.X), first)

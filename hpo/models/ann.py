@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -27,6 +28,9 @@ PREDICT_BATCH = 8192
 #: Batches run per call into TensorFlow's compiled step: one Python round trip per 32 batches
 #: instead of one per batch, which dominates an epoch of these small networks on a CPU.
 STEPS_PER_EXECUTION = 32
+#: Compiled networks kept per process, one per architecture (see :func:`_trainer`).
+TRAINERS_KEPT = 4
+_trainers: OrderedDict[tuple[Any, ...], _Trainer] = OrderedDict()
 
 
 def _keras(threads: int) -> Any:
@@ -85,8 +89,10 @@ def fit(
     """
     keras = _keras(threads)
     keras.backend.clear_session(free_memory=False)  # Keras's global state is reset; its gc.collect() cost half a second a network
+    trainer = _trainer(config, train.X.shape[1], threads)  # built, where it is new, before the seed is set
     keras.utils.set_random_seed(seed)
     model = build_network(config, train.X.shape[1], threads=threads)
+    network = trainer.load(model, float(config["learning_rate"]))
     # the validation callback comes first: it puts the epoch's val_loss into the logs the others read
     callbacks = [
         _validation_callback(keras, val, report),
@@ -100,7 +106,7 @@ def fit(
         keras.callbacks.TerminateOnNaN(),
     ]
     start = time.perf_counter()
-    history = model.fit(
+    history = network.fit(
         np.asarray(train.X, np.float32),
         train.y.astype(np.float32),
         sample_weight=loss_weights(train.w_train).astype(np.float32),
@@ -111,6 +117,7 @@ def fit(
         verbose=0,
     )
     elapsed = time.perf_counter() - start
+    trainer.unload(model)  # the trainer serves the next network of its architecture
     val_loss = np.asarray(history.history.get("val_loss", [np.nan]), dtype=float)
     attrs = {
         "epochs": len(history.epoch),
@@ -119,6 +126,55 @@ def fit(
         "hidden_units": hidden_units(config, train.X.shape[1]),
     }
     return FitResult(model, elapsed, attrs)
+
+
+class _Trainer:
+    """A compiled network that trains every new network of its architecture in this process.
+
+    Tracing a new network's training function is most of its fixed cost in TensorFlow; the folds
+    of ``--cv``, the rungs of multi-fidelity and repeated grid architectures train the same graph.
+    :meth:`load` copies a new network's state into the trainer, which is then trained in its place.
+    """
+
+    def __init__(self, config: Mapping[str, Any], n_inputs: int, threads: int) -> None:
+        self.model = build_network(config, n_inputs, threads=threads)
+        self.model.optimizer.build(self.model.trainable_variables)
+        self._optimizer_start = [v.numpy() for v in self.model.optimizer.variables]
+
+    def load(self, network: keras.Model, learning_rate: float) -> keras.Model:
+        """The trainer, holding ``network``'s weights and dropout seeds and a new optimizer."""
+        _assign(self.model.variables, network.variables)
+        _assign(self.model.optimizer.variables, self._optimizer_start)
+        self.model.optimizer.learning_rate = learning_rate
+        return self.model
+
+    def unload(self, network: keras.Model) -> keras.Model:
+        """``network``, given the trainer's trained weights and optimizer state."""
+        _assign(network.variables, self.model.variables)
+        network.optimizer.build(network.trainable_variables)
+        _assign(network.optimizer.variables, self.model.optimizer.variables)
+        return network
+
+
+def _assign(targets: list[Any], sources: list[Any]) -> None:
+    for target, source in zip(targets, sources, strict=True):
+        target.assign(source)
+
+
+def clear_trainers() -> None:
+    """Forget the kept trainers (their traced graphs and memory): the next network of any
+    architecture is traced anew."""
+    _trainers.clear()
+
+
+def _trainer(config: Mapping[str, Any], n_inputs: int, threads: int) -> _Trainer:
+    """The trainer of ``config``'s architecture, made where it is new (the last :data:`TRAINERS_KEPT` are kept)."""
+    key = (n_inputs, tuple(hidden_units(config, n_inputs)), config["activation"], float(config["dropout"]), config["optimizer"])
+    trainer = _trainers.pop(key, None) or _Trainer(config, n_inputs, threads)
+    _trainers[key] = trainer
+    while len(_trainers) > TRAINERS_KEPT:
+        _trainers.popitem(last=False)
+    return trainer
 
 
 def weighted_log_loss(y: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> float:

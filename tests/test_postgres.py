@@ -4,6 +4,7 @@ compare, report and the dashboard, with exact trial counts and the password neve
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ from optuna.trial import TrialState
 from servers import PG_PASSWORD, PostgresServer, free_port, postgres_server
 
 from hpo.cli import main
+from hpo.data import open_prepared
 from hpo.store import count_trials, load_study, open_storage
 
 HPO = [sys.executable, "-m", "hpo"]
@@ -115,6 +117,41 @@ def test_grid_resume_and_every_reading_command_on_postgres(
     assert main(["report", "pg-grid", "--storage", pg_url, "--out", str(tmp_path / "report")]) == 0
     assert (tmp_path / "report" / "report.html").stat().st_size > 0
     _secret_free(capsys.readouterr().out, *(p.read_text() for p in (tmp_path / "report").glob("*.md")))
+
+
+def test_multi_fidelity_grid_with_a_joining_worker_on_postgres(
+    pg_url: str, tiny_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the test model's score is fixed by k and the training events (tests/fidelity_model.py):
+    # k < 6 is best at every rung, so the pruner may stop only k >= 6
+    tests = Path(__file__).resolve().parent
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tests.parent), str(tests), os.environ.get("PYTHONPATH", "")]))
+    switch = len(open_prepared(tiny_file).split("train")) // 5
+    worker = subprocess.Popen([*HPO, "worker", "pg-mf", "--storage", pg_url, "--wait", "120", "--quiet"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        driver = subprocess.run(
+            [*HPO, "run", "--model", "fidelity_model:RungModel", "--algo", "grid", "--prepared", str(tiny_file), "--jobs", "2",
+             "--fidelity", "1/9,1/3,1", "--prune", "median", "--set", f"switch_events={switch}", "--set", "sleep_s=0.2",
+             "--study", "pg-mf", "--storage", pg_url, "--quiet"],
+            capture_output=True, text=True, timeout=TIMEOUT_S,
+        )  # fmt: skip
+        _, worker_err = worker.communicate(timeout=TIMEOUT_S)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    assert driver.returncode == 0, driver.stderr
+    assert worker.returncode == 0, worker_err
+    study = load_study("pg-mf", open_storage(pg_url))
+    trials = study.get_trials()
+    assert sorted(t.params["k"] for t in trials) == list(range(10))  # the exact count, each grid point once
+    assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+    assert all(sorted(t.intermediate_values) == [1, 3, 9][: t.user_attrs["rung"] + 1] for t in trials)
+    assert all(t.state == TrialState.COMPLETE and t.user_attrs["rung"] == 2 for t in trials if t.params["k"] < 6)
+    assert {t.user_attrs["worker"].rsplit(":", 1)[1] for t in trials} >= {str(worker.pid)}  # the joined worker ran rungs too
+    assert main(["show", "pg-mf", "--storage", pg_url]) == 0
+    assert "fidelity    rungs 1/9,1/3,1 of the training events" in capsys.readouterr().out
 
 
 def test_dashboard_serves_a_postgres_store(pg_url: str) -> None:

@@ -109,6 +109,29 @@ def test_history_curves_and_band() -> None:
     np.testing.assert_allclose(q25, [0.6, 0.75, 0.7])
 
 
+def test_compare_counts_the_time_of_pruned_and_failed_trials() -> None:
+    # a multi-fidelity study spends much of its time on trials the pruner stops
+    from datetime import datetime, timedelta
+
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import FrozenTrial, TrialState
+
+    from hpo.reports.tables import compare_table
+
+    study = optuna.create_study(direction="maximize")
+    start = datetime(2026, 1, 1)
+    for number, (state, value, seconds) in enumerate([(TrialState.COMPLETE, 0.8, 10), (TrialState.PRUNED, None, 3),
+                                                      (TrialState.FAIL, None, 2), (TrialState.COMPLETE, 0.7, 20)]):  # fmt: skip
+        study.add_trial(FrozenTrial(
+            number=number, state=state, value=value, datetime_start=start, datetime_complete=start + timedelta(seconds=seconds),
+            params={"x": 0.5}, distributions={"x": FloatDistribution(0, 1)}, user_attrs={}, system_attrs={},
+            intermediate_values={1: 0.6} if state == TrialState.PRUNED else {}, trial_id=number,
+        ))  # fmt: skip
+    row = compare_table([study], [history.load_history(study)]).iloc[0]
+    assert (row["trials"], row["pruned"]) == (2, 1)
+    assert row["total_trial_time_s"] == pytest.approx(35) and row["median_trial_time_s"] == pytest.approx(15)
+
+
 def test_compare_table_matches_store(studies: dict[str, optuna.Study], storage: str, tmp_path: Path) -> None:
     out = tmp_path / "cmp"
     assert main(["compare", *studies, "--out", str(out), "--storage", storage]) == 0
@@ -123,7 +146,8 @@ def test_compare_table_matches_store(studies: dict[str, optuna.Study], storage: 
         assert row["trials"] == len(done)
         assert row["best_val"] == pytest.approx(study.best_value, abs=1e-12)
         durations = [t.duration.total_seconds() for t in done]
-        assert row["total_trial_time_s"] == pytest.approx(sum(durations))
+        ended = [t.duration.total_seconds() for t in study.get_trials() if t.state.is_finished()]
+        assert row["total_trial_time_s"] == pytest.approx(sum(ended))
         assert row["median_trial_time_s"] == pytest.approx(np.median(durations))
         best = np.maximum.accumulate([t.value for t in sorted(done, key=lambda t: t.datetime_complete)])
         assert row["trials_to_within_0.002"] == int(np.argmax(best >= best[-1] - 0.002)) + 1

@@ -41,6 +41,8 @@ class StudyHistory:
     values: NDArray[np.float64]  # objective values
     durations_s: NDArray[np.float64]  # wall-clock time of each trial
     elapsed_s: NDArray[np.float64]  # completion time since the study's first trial started
+    pruned: int = 0  # trials stopped by the pruner
+    spent_s: float = float("nan")  # wall-clock time of every ended trial: pruned and failed ones too (NaN: unknown)
 
     def __len__(self) -> int:
         return len(self.values)
@@ -75,6 +77,7 @@ def load_history(study: optuna.Study) -> StudyHistory:
     trials = study.get_trials(deepcopy=False)
     done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None]
     done.sort(key=lambda t: (t.datetime_complete, t.number))
+    ended = [t for t in trials if t.state.is_finished() and t.duration is not None]
     starts = [t.datetime_start for t in trials if t.datetime_start is not None]
     t0 = min(starts) if starts else None
     attrs = study.user_attrs
@@ -90,6 +93,8 @@ def load_history(study: optuna.Study) -> StudyHistory:
         values=np.array([t.value for t in done], dtype=np.float64),
         durations_s=np.array([t.duration.total_seconds() if t.duration else np.nan for t in done]),
         elapsed_s=np.array([(t.datetime_complete - t0).total_seconds() for t in done]),
+        pruned=sum(t.state == optuna.trial.TrialState.PRUNED for t in trials),
+        spent_s=float(sum(t.duration.total_seconds() for t in ended)),
     )
 
 

@@ -18,6 +18,7 @@ COLUMNS = (
     "algo",
     "seed",
     "trials",
+    "pruned",
     "best_val",
     "regret",
     "best_test_auc",
@@ -32,9 +33,10 @@ COLUMNS = (
 def compare_table(studies: list[optuna.Study], histories: list[StudyHistory], reference: Reference | None = None) -> pd.DataFrame:
     """One row per study: best validation value, its regret (distance to ``reference``; NaN without
     one), test AUC of the retrained best model and its validation-to-test gap (validation AUC
-    minus test AUC; both when ``hpo best`` recorded them), finished trials,
-    total and median trial time, wall-clock span, and the number of trials after which it first
-    came within 0.002 of its final best."""
+    minus test AUC; both when ``hpo best`` recorded them), complete and pruned trials, the time of
+    every ended trial (pruned and failed ones cost time too) and the median of the complete ones,
+    wall-clock span, and the number of trials after which it first came within 0.002 of its final
+    best."""
     rows = []
     for study, h in zip(studies, histories, strict=True):
         test_auc = study.user_attrs.get("best_test_auc")
@@ -48,11 +50,12 @@ def compare_table(studies: list[optuna.Study], histories: list[StudyHistory], re
                 "algo": h.algo,
                 "seed": h.seed,
                 "trials": len(h),
+                "pruned": h.pruned,
                 "best_val": h.best,
                 "regret": float(regret(h, reference)[-1]) if reference is not None and len(h) else np.nan,
                 "best_test_auc": np.nan if test_auc is None else float(test_auc),
                 "val_test_gap": np.nan if gap is None else float(gap),
-                "total_trial_time_s": float(np.nansum(h.durations_s)),
+                "total_trial_time_s": h.spent_s if not np.isnan(h.spent_s) else float(np.nansum(h.durations_s)),
                 "median_trial_time_s": float(np.nanmedian(h.durations_s)) if len(h) else np.nan,
                 "wall_time_s": float(h.elapsed_s.max()) if len(h) else np.nan,
                 "trials_to_within_0.002": h.trials_to_within(CONVERGENCE_TOLERANCE),

@@ -37,3 +37,20 @@ CHANNELS: tuple[str, ...] = get_args(Channel)
 NegativeWeights = Literal["keep", "abs", "zero"]
 NEGATIVE_WEIGHT_POLICIES: tuple[str, ...] = get_args(NegativeWeights)
 DEFAULT_NEGATIVE_WEIGHTS: NegativeWeights = "abs"
+
+#: Units ``--timeout`` accepts after its number, in seconds.
+DURATION_UNITS: dict[str, float] = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds of a duration such as ``90``, ``90s``, ``10m`` or ``1.5h``; ValueError otherwise."""
+    number = text.strip().lower()
+    unit = next((u for u in sorted(DURATION_UNITS, key=len, reverse=True) if number.endswith(u)), "s")
+    number = number.removesuffix(unit)
+    try:
+        seconds = float(number) * DURATION_UNITS[unit]
+    except ValueError:
+        raise ValueError(f"{text!r} is not a duration; give seconds or a number with s, m or h, e.g. 90, 10m, 1.5h") from None
+    if not 0 < seconds < float("inf"):
+        raise ValueError(f"{text!r} is not a positive duration; give seconds or a number with s, m or h, e.g. 90, 10m, 1.5h")
+    return seconds

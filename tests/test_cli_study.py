@@ -92,6 +92,9 @@ def test_run_with_settings_pinned_by_set(tiny_file: Path, capsys: pytest.Capture
         (["run", "--model", "rf", "--algo", "tpe", "--storage", "postgres//u:pw@host/db", "--prepared", "{data}"], "not a database URL"),
         (["run", "--model", "rf", "--algo", "tpe", "--metric", "f1", "--prepared", "{data}"], "unknown metric 'f1'"),
         (["run", "--model", "rf", "--algo", "tpe", "--jobs", "0", "--prepared", "{data}"], "jobs must be a positive integer"),
+        (["run", "--model", "rf", "--algo", "tpe", "--timeout", "10x"], "argument --timeout: '10x' is not a duration"),
+        (["resume", "nope", "--timeout=-1m"], "argument --timeout: '-1m' is not a positive duration"),
+        (["run", "--model", "ann", "--algo", "kt-bayes", "--timeout", "1h", "--prepared", "{data}"], "--timeout is not available for KerasTuner"),
         (["list", "--storage", "sqlite:////no/such/folder/hpo.db"], "does not exist; create /no/such/folder"),
         (["list", "--storage", "mysql://u:pw@localhost/db"], "no database driver"),
         (["show", "nope"], "there is no study store at sqlite:///"),  # read-only or continuing: no store is created

@@ -104,6 +104,23 @@ def test_resume_raises_the_target_and_continues_the_same_study() -> None:
     assert _counted(study) == len(study.trials) == 9
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_time_budget_starts_no_trial_after_it_and_resume_finishes_the_study(jobs: int, capsys: pytest.CaptureFixture[str]) -> None:
+    from hpo.drivers.summary import end_summary
+
+    data = make_tiny_dataset()
+    study = drivers.run("rf", "random", data, n_trials=60, jobs=jobs, timeout=3, study_name="budget", progress=False,
+                        objective_factory=CheapObjective(0.5))  # fmt: skip
+    counts = count_trials(study)
+    assert counts["COMPLETE"] < 60 and counts["RUNNING"] == counts["FAIL"] == 0  # running trials finished, none cut
+    if jobs == 1:  # no worker process to start: the budget is all trials
+        assert 2 <= counts["COMPLETE"] <= 8
+    summary = end_summary([study])
+    assert "hpo resume budget" in summary and f"# {60 - counts['COMPLETE']} trials still to run" in summary
+    study = drivers.resume("budget", jobs=jobs, progress=False, objective_factory=CheapObjective())
+    assert count_trials(study)["COMPLETE"] == _counted(study) == len(study.trials) == 60
+
+
 def test_same_settings_continue_and_different_settings_are_refused() -> None:
     data = make_tiny_dataset()
     kwargs = dict(jobs=1, progress=False, objective_factory=CheapObjective(), study_name="s")
@@ -174,6 +191,8 @@ def test_resume_checks_the_prepared_dataset(hpo_home: Path) -> None:
         (dict(space="ann"), "is for model 'ann', not --model rf"),
         (dict(study_name="a b/c"), "--study 'a b/c'"),
         (dict(storage="sqlite:////no/such/dir/x.db"), "does not exist"),
+        (dict(timeout=0), "timeout must be a positive number of seconds"),
+        (dict(timeout=float("nan")), "timeout must be a positive number of seconds"),
     ],
 )
 def test_invalid_arguments_are_refused_before_any_trial(kwargs: dict, message: str) -> None:

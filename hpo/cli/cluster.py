@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from hpo.options import BACKENDS
+from hpo.options import BACKENDS, parse_duration
 
 _STORAGE_HELP = "SQLAlchemy URL of the study store, e.g. postgresql://user:password@host:5432/db (default: sqlite:///<hpo home>/hpo.db)"
 
@@ -29,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     worker.add_argument("--force", action="store_true", help="use --prepared even if its hash differs from the recorded one")
     worker.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                         help="wait up to this long for the study to exist and have queued trials (default: 0)")  # fmt: skip
+    add_timeout_option(worker)
     worker.add_argument("--quiet", action="store_true", help="no progress bar")
     worker.set_defaults(handler=_worker)
 
@@ -39,6 +40,20 @@ def add_backend_options(parser: argparse.ArgumentParser) -> None:
                         help="where the workers run: local processes, or tasks on a Dask cluster (default: local)")  # fmt: skip
     parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
                         help="Dask scheduler address for --backend dask, e.g. tcp://10.0.0.5:8786")  # fmt: skip
+
+
+def add_timeout_option(parser: argparse.ArgumentParser) -> None:
+    """``--timeout``: the wall-clock budget of the commands that run trials."""
+    parser.add_argument("--timeout", type=_duration, default=None, metavar="DURATION",
+                        help="start no trial after this long, e.g. 90 (seconds), 10m, 1.5h; running trials finish, "
+                             "and 'hpo resume' continues (default: none)")  # fmt: skip
+
+
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -56,7 +71,7 @@ def _worker(args: argparse.Namespace) -> int:
         with interrupt_once():
             study = join(
                 args.study, storage=args.storage, n_trials=args.trials, jobs=args.jobs, data=args.prepared, force=args.force,
-                wait_s=args.wait, progress=not args.quiet,
+                wait_s=args.wait, timeout=args.timeout, progress=not args.quiet,
             )  # fmt: skip
     except StudyStopped as err:
         print(f"hpo: {err}", file=sys.stderr)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from hpo.cli.cluster import add_backend_options
+from hpo.cli.cluster import add_backend_options, add_timeout_option
 from hpo.cli.data import add_data_options, prepared_from_args
 from hpo.errors import UsageError
 from hpo.fidelity import FIDELITY_HELP, check_budget_options, parse_fidelity
@@ -55,6 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help=f"refuse grids of more points than this (default: {DEFAULT_MAX_GRID_POINTS:,})")
     run.add_argument("--repeats", type=int, default=None, metavar="K",
                      help="run K studies that differ only in their seed (--seed, +1, ...), named <study>-seed<k>, for 'hpo compare'")
+    add_timeout_option(run)
     _add_quiet(run)
     add_data_options(run)
     run.set_defaults(handler=_run)
@@ -66,6 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     resume.add_argument("--storage", metavar="URL", default=None, help=_STORAGE_HELP)
     resume.add_argument("--prepared", metavar="HASH_OR_PATH", default=None, help="use this prepared dataset instead of the recorded one")
     resume.add_argument("--force", action="store_true", help="continue even if the dataset's hash differs from the recorded one")
+    add_timeout_option(resume)
     _add_quiet(resume)
     resume.set_defaults(handler=_resume)
 
@@ -131,7 +133,7 @@ def _run(args: argparse.Namespace) -> int:
         space=space, n_trials=args.trials, jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
         storage=args.storage, study_name=args.study, seed=args.seed, metric=args.metric, prune=args.prune,
         grid_levels=args.grid_levels, max_grid_points=args.max_grid_points, fidelity=args.fidelity, cv=args.cv,
-        progress=not args.quiet,
+        timeout=args.timeout, progress=not args.quiet,
     )  # fmt: skip
     if args.repeats is not None:
         return _finish(lambda: drivers.run_repeats(args.model, args.algo, data, repeats=args.repeats, **options), args.storage)
@@ -145,7 +147,7 @@ def _resume(args: argparse.Namespace) -> int:
         lambda: drivers.resume(
             args.study, storage=args.storage, n_trials=args.trials, jobs=args.jobs, backend=args.backend,
             scheduler=args.scheduler, data=args.prepared,
-            force=args.force, progress=not args.quiet,
+            force=args.force, timeout=args.timeout, progress=not args.quiet,
         ),
         args.storage,
     )  # fmt: skip

@@ -23,7 +23,7 @@ from hpo.drivers.config import StudyConfig
 from hpo.drivers.datasets import recorded_dataset
 from hpo.drivers.queue import pending_trials
 from hpo.drivers.stopping import StopRequested, StudyStopped
-from hpo.drivers.study import _check_positive, _Progress, _run_processes
+from hpo.drivers.study import _check_positive, _check_timeout, _Progress, _run_processes
 from hpo.drivers.worker import WorkerSpec, run_worker, worker_seeds
 from hpo.errors import StoreError, UsageError
 from hpo.store import load_study, open_storage
@@ -40,17 +40,20 @@ def join(
     data: PreparedDataset | str | os.PathLike[str] | None = None,
     force: bool = False,
     wait_s: float = 0.0,
+    timeout: float | None = None,
     progress: bool = True,
 ) -> optuna.Study:
     """Run ``jobs`` workers on the queue of the running study ``study_name`` until it is empty.
 
     ``n_trials`` caps the trials these workers run (shared among them). ``wait_s`` waits up to
     that many seconds for the study to appear and have queued trials (workers started before
-    the driver). ``data``/``force`` as in :func:`hpo.drivers.resume`. Returns the study.
+    the driver). ``timeout`` (seconds): no trial starts after it, as in :func:`hpo.drivers.run`.
+    ``data``/``force`` as in :func:`hpo.drivers.resume`. Returns the study.
     """
     _check_positive("jobs", jobs)
     if n_trials is not None:
         _check_positive("n_trials", n_trials)
+    _check_timeout(timeout, "")
     if not wait_s >= 0:
         raise UsageError(f"--wait must be a non-negative number of seconds, got {wait_s!r}")
     url = storage or paths.default_storage_url()
@@ -65,7 +68,9 @@ def join(
     # seeds unrelated to the driver's, so that a joining worker never proposes the driver's points
     seeds = worker_seeds(secrets.randbits(32), len(shares), len(study.get_trials(deepcopy=False)))
     threads = max(1, joblib.cpu_count() // len(shares))
-    specs = [WorkerSpec(url, study_name, str(dataset.path), threads, seed, max_trials=share) for seed, share in zip(seeds, shares)]
+    deadline = None if timeout is None else time.time() + timeout
+    specs = [WorkerSpec(url, study_name, str(dataset.path), threads, seed, max_trials=share, deadline=deadline)
+             for seed, share in zip(seeds, shares)]  # fmt: skip
     try:
         with _Progress(study, config.target_trials, enabled=progress) as bar:
             if len(specs) == 1:

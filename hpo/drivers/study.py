@@ -57,6 +57,7 @@ def run(
     sampler_options: Mapping[str, Any] | None = None,
     fidelity: str | Sequence[float] | None = None,
     cv: int = 0,
+    timeout: float | None = None,
     progress: bool = True,
     objective_factory: ObjectiveFactory | None = None,
 ) -> optuna.Study:
@@ -75,8 +76,10 @@ def run(
     (:data:`~hpo.drivers.config.PRUNERS`). ``fidelity`` (``"events"``, ``"1/9,1/3,1"`` or a list
     of fractions) trains each trial on growing nested fractions of the training events and lets
     the pruner stop it at each rung; ``cv`` (K >= 2) scores each configuration by K-fold
-    cross-validation on train+validation (see :mod:`hpo.fidelity`). An existing study of the same
-    name continues if its recorded settings match, and is refused otherwise. Returns the study.
+    cross-validation on train+validation (see :mod:`hpo.fidelity`). ``timeout`` (seconds) is a
+    wall-clock budget: once it has passed no trial starts, the running ones finish, and
+    :func:`resume` continues the study. An existing study of the same name continues if its
+    recorded settings match, and is refused otherwise. Returns the study.
     """
     model = model_ref(model)
     get_model(model)  # one line for an unknown model or a broken plug-in
@@ -91,6 +94,7 @@ def run(
     if grid_levels is not None:
         _check_positive("grid_levels", grid_levels)
     _check_positive("max_grid_points", max_grid_points)
+    _check_timeout(timeout, algo)
     _check_metric(metric)
     space = _resolve_space(space if space is not None else default_space(model), model)
     grid_size = len(check_grid_size(space.grid(grid_levels), max_grid_points, space.source, grid_levels)) if algo == "grid" else None
@@ -121,7 +125,7 @@ def run(
     with store_lock(store, f"create:{name}"):  # two 'hpo run' at once: one creates, the other continues
         _create_or_continue(store, name, config)
     return _drive(store, url, name, config, jobs=jobs, backend=backend, scheduler=scheduler, progress=progress,
-                  objective_factory=objective_factory)
+                  objective_factory=objective_factory, timeout=timeout)
 
 
 def run_repeats(
@@ -161,13 +165,14 @@ def resume(
     scheduler: str | None = None,
     data: PreparedDataset | str | os.PathLike[str] | None = None,
     force: bool = False,
+    timeout: float | None = None,
     progress: bool = True,
     objective_factory: ObjectiveFactory | None = None,
 ) -> optuna.Study:
     """Continue ``study_name`` with its recorded algorithm, space and dataset until its target.
 
-    ``n_trials`` sets a new total target (default: the recorded one). Trials left running by dead
-    workers are failed by heartbeat and re-run. The study's prepared dataset is opened from its
+    ``n_trials`` sets a new total target (default: the recorded one); ``timeout`` is a wall-clock
+    budget as in :func:`run`. Trials left running by dead workers are failed by heartbeat and re-run. The study's prepared dataset is opened from its
     recorded path (or by hash under ``studies/data``); a missing file or a different hash is
     refused unless ``force`` (with ``data`` naming the dataset to use instead).
     """
@@ -179,6 +184,7 @@ def resume(
     config = StudyConfig.from_attrs(study_name, study.user_attrs)
     config.model_code = check_model_code(study_name, config)  # refuses other model code than recorded
     jobs = _workers(config.algo, config.model, config.prune, jobs, backend, scheduler)
+    _check_timeout(timeout, config.algo)
     if n_trials is not None:
         finished = len(budget_trials(study))
         if n_trials < finished:
@@ -198,7 +204,7 @@ def resume(
         config.target_trials = _target(n_trials, None if grid is None else len(grid))
     config.record(study)
     return _drive(store, url, study_name, config, jobs=jobs, backend=backend, scheduler=scheduler, progress=progress,
-                  objective_factory=objective_factory)
+                  objective_factory=objective_factory, timeout=timeout)
 
 
 # -- the study -------------------------------------------------------------------------------
@@ -245,8 +251,10 @@ def _drive(
     scheduler: str | None = None,
     progress: bool,
     objective_factory: ObjectiveFactory | None,
+    timeout: float | None = None,
 ) -> optuna.Study:
-    """Fill the queue up to the target and run ``jobs`` workers until it is empty.
+    """Fill the queue up to the target and run ``jobs`` workers until it is empty (or ``timeout``
+    seconds have passed: then no trial starts and the running ones finish).
 
     Ctrl-C or SIGTERM stops the workers cleanly (:class:`StudyStopped`); a store that fails on the way is a
     :class:`~hpo.errors.StoreError`; both keep every finished trial (see :mod:`.stopping`).
@@ -263,7 +271,8 @@ def _drive(
             enqueue_missing(study, config.target_trials, config.grid_points(), limit=jobs)  # workers top it up
             seeds = worker_seeds(config.seed, jobs, len(study.get_trials(deepcopy=False)))
             threads = max(1, joblib.cpu_count() // jobs)
-            specs = [WorkerSpec(url, name, config.dataset_path, threads, s, objective_factory) for s in seeds]
+            deadline = None if timeout is None else time.time() + timeout
+            specs = [WorkerSpec(url, name, config.dataset_path, threads, s, objective_factory, deadline=deadline) for s in seeds]
             with _Progress(study, config.target_trials, enabled=progress) as bar:
                 if backend == "dask":
                     run_on_dask(specs, scheduler, on_poll=bar.refresh)
@@ -338,6 +347,15 @@ def _check_positive(name: str, value: object, *, allow_zero: bool = False) -> No
     ok = isinstance(value, int) and not isinstance(value, bool) and (value >= 0 if allow_zero else value >= 1)
     if not ok:
         raise UsageError(f"{name} must be {'a non-negative' if allow_zero else 'a positive'} integer, got {value!r}")
+
+
+def _check_timeout(timeout: float | None, algo: str) -> None:
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+        raise UsageError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if tuners.is_kerastuner(algo):
+        raise UsageError(f"--timeout is not available for KerasTuner searches ({algo}); give --trials instead")
 
 
 def _workers(algo: str, model: str, prune: str, jobs: int | None, backend: str, scheduler: str | None) -> int:

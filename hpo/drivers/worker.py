@@ -54,6 +54,7 @@ class WorkerSpec:
     seed: int  # this worker's sampler seed
     objective_factory: ObjectiveFactory | None = None  # default: hpo.objectives.build_objective
     max_trials: int | None = None  # stop after this many trials (a worker joining with 'hpo worker --trials')
+    deadline: float | None = None  # time.time() after which no trial starts (--timeout); running ones finish
 
 
 def run_worker(spec: WorkerSpec, on_trial_done: Callable[[], None] | None = None, *, stop: GracefulStop | None = None) -> int:
@@ -88,7 +89,7 @@ def _work(spec: WorkerSpec, on_trial_done: Callable[[], None] | None, stop: Grac
     objective = _objective(spec, config, space)
     grid = config.grid_points()
     done = 0
-    while not stop.requested and (spec.max_trials is None or done < spec.max_trials):
+    while not stop.requested and (spec.max_trials is None or done < spec.max_trials) and not past(spec.deadline):
         fail_stale_trials(study)  # dead workers' trials come back as WAITING copies
         trial_id = pop_waiting_trial(study)
         if trial_id is None and enqueue_missing(study, config.target_trials, grid, limit=1):
@@ -103,6 +104,11 @@ def _work(spec: WorkerSpec, on_trial_done: Callable[[], None] | None, stop: Grac
         if on_trial_done is not None:
             on_trial_done()
     return done
+
+
+def past(deadline: float | None) -> bool:
+    """True once ``deadline`` (a ``time.time()``; None: no deadline) has passed."""
+    return deadline is not None and time.time() >= deadline
 
 
 def run_worker_process(spec: WorkerSpec) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from benchmarks import equal_budget, fidelity, limit_gap, noise, overhead, raw_libraries, scaling, time_to_target
+from benchmarks import equal_budget, equal_time, fidelity, limit_gap, noise, overhead, raw_libraries, scaling, time_to_target
 
 #: Benchmark name -> module, in the order of RESULTS.md.
 BENCHMARKS: dict[str, ModuleType] = {
@@ -21,6 +21,7 @@ BENCHMARKS: dict[str, ModuleType] = {
     "limit-gap": limit_gap,
     "multi-fidelity": fidelity,
     "small-sample": noise,
+    "equal-time": equal_time,
 }
 
 __all__ = ["BENCHMARKS"]

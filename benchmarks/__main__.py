@@ -66,8 +66,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON and Markdown results (default: %(default)s)")
     p.add_argument("--seeds", type=_positive, help="seeds per configuration (medians are over these)")
     p.add_argument("--events", type=_events, help="events drawn from each dataset, or 'all' (default: 8000; quick 1500)")
-    p.add_argument("--features", type=_choices(FEATURE_SETS), help="comma-separated feature sets of multi-fidelity: low,high (default low)")
+    p.add_argument("--features", type=_choices(FEATURE_SETS), help="comma-separated feature sets of multi-fidelity and equal-time: low,high (default low)")
     p.add_argument("--budgets", type=_ints, help="equal-budget trial counts, e.g. 10,25,50,100")
+    p.add_argument("--wall-budgets", type=_ints, help="equal-time budgets in seconds, e.g. 600,1800,3600 (the largest is each study's --timeout)")
     p.add_argument("--trials", type=_positive, help="trials of hpo studies in time-to-target, raw-libraries, scaling, multi-fidelity and small-sample")
     p.add_argument("--overhead-trials", type=_ints, help="the two study sizes of the overhead benchmark, e.g. 200,1000")
     p.add_argument("--jobs", type=_positive, help="worker processes (default 2)")
@@ -92,6 +93,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         label=args.label, overhead_trials=overhead, exercise=args.exercise,
         target_trials=args.trials, raw_trials=args.trials, scaling_trials=args.trials,
         real_overhead_trials=args.trials, fidelity_trials=args.trials, noise_trials=args.trials, feature_sets=args.features,
+        wall_budgets_s=args.wall_budgets,
     )  # fmt: skip
     return replace(settings, events=None) if args.events == "all" else settings
 

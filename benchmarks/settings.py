@@ -52,6 +52,7 @@ class Settings:
     fidelity_trials: int = 100  # trials of each study of the multi-fidelity benchmark
     noise_trials: int = 30  # trials of each study of the small-sample benchmark
     noise_folds: int = 5  # K of its cross-validated studies
+    wall_budgets_s: tuple[int, ...] = (600, 1800, 3600)  # equal wall-clock budgets, seconds
     feature_sets: tuple[str, ...] = ("low",)  # feature sets of the multi-fidelity benchmark
     raw_trials: int = 30  # budget of the raw-library comparison (benchmark 3)
     overhead_trials: tuple[int, int] = (200, 1000)  # cheap-objective study sizes (benchmark 4)
@@ -106,6 +107,7 @@ QUICK = Settings(
     fidelity_trials=12,
     noise_trials=4,
     noise_folds=3,
+    wall_budgets_s=(3, 6),
     raw_trials=8,
     overhead_trials=(20, 60),
     real_overhead_trials=4,

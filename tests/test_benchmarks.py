@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from benchmarks import BENCHMARKS
@@ -28,6 +29,7 @@ EXPECTED_TABLES = {
     "limit-gap": 1,
     "multi-fidelity": 2,
     "small-sample": 2,
+    "equal-time": 2,
 }
 
 
@@ -100,6 +102,18 @@ def test_multi_fidelity_times_every_contestant_against_the_plain_tpe_target(resu
     assert reference["reached"] and reference["time_to_target_s"] <= reference["wall_s"]
     assert all(r["trials"] == 3 and r["features"] == "low" for r in runs["rows"])
     assert next(r for r in summary["rows"] if r["variant"] == "tpe+mf")["ratio_to_tpe+mf"] == pytest.approx(1.0)
+
+
+def test_equal_time_reads_every_budget_from_one_timed_study_per_contestant(results: Path) -> None:
+    summary, runs = json.loads((results / "equal-time.quick.json").read_text())["tables"]
+    frame = pd.DataFrame(runs["rows"])
+    assert set(frame["contestant"]) == {"random", "random+mf", "tpe", "tpe+mf"}  # --algos grid,random,tpe: no grid
+    for _, rows in frame.groupby("contestant"):
+        rows = rows.sort_values("budget_s")
+        assert list(rows["budget_s"]) == [3, 6]
+        assert rows["trials"].is_monotonic_increasing and rows["best_val_auc"].is_monotonic_increasing  # a longer budget sees more
+    assert (frame.loc[~frame["contestant"].str.endswith("+mf"), "pruned"] == 0).all()
+    assert all(r["gap"] == pytest.approx(r["bayes_limit"] - r["test_auc"]) for r in summary["rows"])
 
 
 def test_small_sample_pairs_each_split_study_with_a_cross_validated_one(results: Path) -> None:

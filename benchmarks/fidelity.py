@@ -27,7 +27,6 @@ from hpo.data import PreparedDataset
 from hpo.spaces import SearchSpace
 from benchmarks.report import Table, stopwatch
 from benchmarks.session import Session, trials_frame
-from benchmarks.settings import DATASETS, MODELS
 
 TITLE = "Multi-fidelity: time to a plain TPE study's target, TPE + Hyperband over events vs plain TPE and random"
 
@@ -100,20 +99,15 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
 
 def run(session: Session) -> list[Table]:
     s = session.settings
-    datasets = s.datasets if s.datasets != tuple(DATASETS) else ("synthetic",)
-    models = s.models if s.models != MODELS else ("bdt",)
     rows: list[dict] = []
-    for dataset in datasets:
-        for features in s.feature_sets:
-            data = session.dataset(dataset, features)
-            for model in models:
-                space = session.space(model)
-                for seed in range(s.seeds):
-                    done = [{"dataset": dataset, "features": features, "model": model, "events": len(data.table), **row}
-                            for row in one_seed(session, data, model, space, seed)]  # fmt: skip
-                    rows += done
-                    print(f"  {dataset}/{features} {model} seed {seed} done at {datetime.now():%H:%M:%S}", flush=True)
-                    print(pd.DataFrame(done).to_string(index=False), flush=True)  # a partial run leaves its figures in the log
+    for dataset, features, data, model in session.cases("bdt"):
+        space = session.space(model)
+        for seed in range(s.seeds):
+            done = [{"dataset": dataset, "features": features, "model": model, "events": len(data.table), **row}
+                    for row in one_seed(session, data, model, space, seed)]  # fmt: skip
+            rows += done
+            print(f"  {dataset}/{features} {model} seed {seed} done at {datetime.now():%H:%M:%S}", flush=True)
+            print(pd.DataFrame(done).to_string(index=False), flush=True)  # a partial run leaves its figures in the log
     runs = pd.DataFrame(rows)
     notes = [
         f"{s.fidelity_trials} trials per study, {s.jobs} workers; target = the plain TPE study's best validation AUC "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from hpo import metrics, paths
 from hpo.data import PreparedDataset
 from hpo.objectives import train_model
 from hpo.spaces import SearchSpace, load_space
-from benchmarks.settings import VARIANTS, Settings, base_model
+from benchmarks.settings import DATASETS, MODELS, VARIANTS, Settings, base_model
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,19 @@ class Session:
             events = self.settings.events
             self._data[key] = full if events is None or events >= len(full.table) else subsample(full, events)
         return self._data[key]
+
+    def cases(self, default_model: str) -> Iterator[tuple[str, str, PreparedDataset, str]]:
+        """(dataset, feature set, its prepared data, model) of the benchmarks over feature sets:
+        ``--datasets`` (default: the synthetic sample only) x ``--features`` x ``--models``
+        (default: ``default_model`` only; the others at full size take hours on 2 cores)."""
+        s = self.settings
+        datasets = s.datasets if s.datasets != tuple(DATASETS) else ("synthetic",)
+        models = s.models if s.models != MODELS else (default_model,)
+        for dataset in datasets:
+            for features in s.feature_sets:
+                data = self.dataset(dataset, features)
+                for model in models:
+                    yield dataset, features, data, model
 
     # -- spaces ----------------------------------------------------------------------------
     def space(self, label: str) -> SearchSpace:

@@ -53,7 +53,7 @@ def join(
     _check_positive("jobs", jobs)
     if n_trials is not None:
         _check_positive("n_trials", n_trials)
-    _check_timeout(timeout, "")
+    _check_timeout(timeout)
     if not wait_s >= 0:
         raise UsageError(f"--wait must be a non-negative number of seconds, got {wait_s!r}")
     url = storage or paths.default_storage_url()

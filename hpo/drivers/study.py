@@ -172,9 +172,10 @@ def resume(
     """Continue ``study_name`` with its recorded algorithm, space and dataset until its target.
 
     ``n_trials`` sets a new total target (default: the recorded one); ``timeout`` is a wall-clock
-    budget as in :func:`run`. Trials left running by dead workers are failed by heartbeat and re-run. The study's prepared dataset is opened from its
-    recorded path (or by hash under ``studies/data``); a missing file or a different hash is
-    refused unless ``force`` (with ``data`` naming the dataset to use instead).
+    budget as in :func:`run`. Trials left running by dead workers are failed by heartbeat and
+    re-run. The study's prepared dataset is opened from its recorded path (or by hash under
+    ``studies/data``); a missing file or a different hash is refused unless ``force`` (with
+    ``data`` naming the dataset to use instead).
     """
     if n_trials is not None:
         _check_positive("n_trials", n_trials)
@@ -349,12 +350,13 @@ def _check_positive(name: str, value: object, *, allow_zero: bool = False) -> No
         raise UsageError(f"{name} must be {'a non-negative' if allow_zero else 'a positive'} integer, got {value!r}")
 
 
-def _check_timeout(timeout: float | None, algo: str) -> None:
+def _check_timeout(timeout: float | None, algo: str | None = None) -> None:
+    """Refuse a ``timeout`` that is not a positive, finite number of seconds, or one for a KerasTuner ``algo``."""
     if timeout is None:
         return
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
         raise UsageError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    if tuners.is_kerastuner(algo):
+    if algo is not None and tuners.is_kerastuner(algo):
         raise UsageError(f"--timeout is not available for KerasTuner searches ({algo}); give --trials instead")
 
 

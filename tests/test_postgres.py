@@ -132,7 +132,7 @@ def test_multi_fidelity_grid_with_a_joining_worker_on_postgres(
     try:
         driver = subprocess.run(
             [*HPO, "run", "--model", "fidelity_model:RungModel", "--algo", "grid", "--prepared", str(tiny_file), "--jobs", "2",
-             "--fidelity", "1/9,1/3,1", "--prune", "median", "--set", f"switch_events={switch}", "--set", "sleep_s=0.2",
+             "--fidelity", "1/9,1/3,1", "--prune", "median", "--set", f"switch_events={switch}", "--set", "sleep_s=0.5",
              "--study", "pg-mf", "--storage", pg_url, "--quiet"],
             capture_output=True, text=True, timeout=TIMEOUT_S,
         )  # fmt: skip

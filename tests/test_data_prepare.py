@@ -173,3 +173,20 @@ def test_info_shows_negative_weight_counts_and_shares(capsys):
         row = next(line for line in out.splitlines() if line.startswith(name))
         assert f"{values['negative_events']}" in row.split() and f"{values['negative_share']:.4%}" in row
     assert summary["hash"] in out and "f_massjj" in out
+
+
+def test_the_synthetic_sample_has_one_hash_on_every_machine(tmp_path, monkeypatch):
+    # Two syntheses of the same events write ROOT files whose bytes differ (write times, a random
+    # UUID): the prepared dataset's hash must follow the events, so that workers on two machines
+    # that each generated the default sample agree on it.
+    description = small_synthetic(scale=0.02)
+    hashes, samples = [], []
+    for machine in ("one", "two"):
+        monkeypatch.setenv("HPO_HOME", str(tmp_path / machine))
+        prepared = data.prepare(description, progress=False)
+        hashes.append(prepared.hash)
+        samples.append(sorted((tmp_path / machine / "synthetic").rglob("*.root")))
+    first, second = (b[0].read_bytes() for b in samples)
+    assert first != second and len(first) == len(second)  # the same events, other bytes
+    assert hashes[0] == hashes[1]
+    assert data.prepare(small_synthetic(scale=0.03), progress=False).hash != hashes[1]  # other events, another hash

@@ -39,7 +39,7 @@ from hpo.data.prepared import DATA_SPLIT, INDICATOR_SUFFIX, SPLITS, PreparedData
 from hpo.data.readers import (
     RANDOM_SPLIT,
     InputFile,
-    fingerprint,
+    input_fingerprint,
     named_as_written,
     process_scale,
     read_file,
@@ -95,7 +95,7 @@ def prepare(
         "features": names, "seed": int(seed), "test_size": test_size, "val_size": val_size,
         "negative_weights": negative_weights,
     }  # fmt: skip
-    digest = _content_hash(description, settings, {p.name: [f.path for f in files[p.name]] for p in sources})
+    digest = _content_hash(description, settings, {p.name: files[p.name] for p in sources})
     path = paths.prepared_dir() / f"{digest}.arrow"
     if path.exists() and not force:
         return PreparedDataset.open(path)
@@ -228,12 +228,12 @@ def _check_disjoint(kept: dict[Path, dict[int, tuple[str, np.ndarray]]]) -> None
                 )
 
 
-def _content_hash(description: DatasetDescription, settings: dict, files: dict[str, list[Path]]) -> str:
-    """SHA-256 over the description, the settings and every input file's contents."""
+def _content_hash(description: DatasetDescription, settings: dict, files: dict[str, list[InputFile]]) -> str:
+    """SHA-256 over the description, the settings and every input file's events (see :func:`input_fingerprint`)."""
     document = {
         "description": description.hash_document(),
         "settings": settings,
-        "files": {name: [[f.name, f.stat().st_size, fingerprint(f)] for f in fs] for name, fs in files.items()},
+        "files": {name: [[f.path.name, input_fingerprint(f)] for f in fs] for name, fs in files.items()},
     }
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 

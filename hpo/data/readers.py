@@ -108,6 +108,16 @@ def fingerprint(path: Path) -> str:
     return _FINGERPRINTS[key]
 
 
+def input_fingerprint(file: InputFile) -> str:
+    """What identifies an input file's events: the SHA-256 of its bytes, or for a synthetic sample
+    the generator that made it (the same events on every machine, in files whose bytes differ)."""
+    if file.entry.startswith("${SYNTHETIC}/"):
+        from hpo.data.synthetic import generator_fingerprint
+
+        return f"synthetic:{generator_fingerprint()}:{file.path.parent.name}/{file.path.name}"
+    return fingerprint(file.path)
+
+
 # -- raw columns ---------------------------------------------------------------------------------
 def file_format(description: DatasetDescription, path: Path) -> str:
     """'root' or 'csv': the description's ``format``, else the file's suffix."""

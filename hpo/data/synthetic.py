@@ -26,6 +26,8 @@ the 26 branches it reads, ``-999`` for jet variables of events without a jet pai
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -253,6 +255,16 @@ def generate(process: Process, n: int, rng: np.random.Generator, weight: float) 
         column[has_jets] = values
         out[name] = column
     return {k: (v if v.dtype.kind == "i" else v.astype(np.float32)) for k, v in out.items()}
+
+
+@functools.cache
+def generator_fingerprint() -> str:
+    """SHA-256 of this generator's code and of numpy's version: what a generated sample's events
+    depend on besides its seed and scale (its ROOT file's bytes also hold write times and a
+    random UUID, so they differ between two syntheses of the same events)."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(np.__version__.encode())
+    return digest.hexdigest()
 
 
 def default_folder(seed: int = 0, scale: float = 1.0) -> Path:

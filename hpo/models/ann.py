@@ -6,10 +6,11 @@ random-forest runs never load them.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -95,7 +96,7 @@ def fit(
     network = trainer.load(model, float(config["learning_rate"]))
     # the validation callback comes first: it puts the epoch's val_loss into the logs the others read
     callbacks = [
-        _validation_callback(keras, val, report),
+        _validation_callback(keras, val, trainer.predict, report),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=int(config["early_stopping_patience"]), restore_best_weights=True),
         keras.callbacks.ReduceLROnPlateau(
             monitor="val_loss",
@@ -112,6 +113,9 @@ def fit(
         sample_weight=loss_weights(train.w_train).astype(np.float32),
         epochs=int(config["epochs"]),
         batch_size=int(config["batch_size"]),
+        # the number of batches, given, lets Keras reuse the data iterator it opens at an epoch's end
+        # for the next epoch instead of opening a second one (16 ms an epoch)
+        steps_per_epoch=math.ceil(len(train) / int(config["batch_size"])),
         callbacks=callbacks,
         shuffle=True,
         verbose=0,
@@ -140,6 +144,19 @@ class _Trainer:
         self.model = build_network(config, n_inputs, threads=threads)
         self.model.optimizer.build(self.model.trainable_variables)
         self._optimizer_start = [v.numpy() for v in self.model.optimizer.variables]
+        self._predict: Any = None
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The trainer's signal scores for ``X``, from a prediction graph traced once per trainer
+        (a few hundredths of a second, against as much per call on the whole validation split eagerly)."""
+        if self._predict is None:
+            import tensorflow as tf
+
+            model = self.model
+            self._predict = tf.function(lambda x: model(x, training=False), input_signature=[tf.TensorSpec([None, X.shape[1]], tf.float32)])
+        X = np.asarray(X, np.float32)
+        blocks = [self._predict(X[i : i + PREDICT_BATCH]).numpy() for i in range(0, len(X), PREDICT_BATCH)]
+        return np.concatenate(blocks, dtype=np.float64).ravel() if blocks else np.empty(0)
 
     def load(self, network: keras.Model, learning_rate: float) -> keras.Model:
         """The trainer, holding ``network``'s weights and dropout seeds and a new optimizer."""
@@ -185,7 +202,7 @@ def weighted_log_loss(y: np.ndarray, scores: np.ndarray, weights: np.ndarray) ->
     return float(np.sum(weights * losses) / len(y))
 
 
-def _validation_callback(keras: Any, val: Split, report: Reporter | None) -> Any:
+def _validation_callback(keras: Any, val: Split, predict: Callable[[np.ndarray], np.ndarray], report: Reporter | None) -> Any:
     X_val, y_val = np.asarray(val.X, np.float32), val.y.astype(np.float64)
     w_val = loss_weights(val.w_train, "validation")
 
@@ -194,7 +211,7 @@ def _validation_callback(keras: Any, val: Split, report: Reporter | None) -> Any
         reduction, and its scores go to ``report`` (which may prune the trial)."""
 
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            scores = predict(self.model, X_val)
+            scores = predict(X_val)
             finite = bool(np.all(np.isfinite(scores)))
             if logs is not None:
                 logs["val_loss"] = weighted_log_loss(y_val, scores, w_val) if finite else float("nan")

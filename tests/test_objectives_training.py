@@ -105,3 +105,20 @@ def test_a_network_trained_on_a_reused_graph_is_the_network_trained_anew(tiny_da
     ann._trainers.clear()
     np.testing.assert_array_equal(train_model("ann", config, tiny_dataset, seed=4).predict(tiny_dataset.test.X), first)
     assert not np.array_equal(train_model("ann", config, tiny_dataset, seed=6).predict(tiny_dataset.test.X), first)
+
+
+def test_the_network_sees_every_batch_once_an_epoch_and_is_scored_as_it_predicts(tiny_dataset: PreparedDataset) -> None:
+    # Each epoch runs every batch of the training split once (the last one partial), and the
+    # per-epoch validation scores, from the trainer's traced prediction graph, are those of the
+    # returned network at its best epoch (early stopping restores that epoch's weights).
+    from hpo.models import ann
+    from hpo.spaces.models import MODELS
+
+    train, val = tiny_dataset.split("train"), tiny_dataset.split("val")
+    config = {**MODELS["ann"].defaults(), **ANN_FAST, "epochs": 4, "batch_size": 7}
+    assert len(train) % 7  # a partial last batch
+    scores: dict[int, np.ndarray] = {}
+    fit = ann.fit(config, train, val, seed=3, report=lambda epoch, s: scores.__setitem__(epoch, s))
+    assert int(fit.estimator.optimizer.iterations.numpy()) == fit.attrs["epochs"] * -(-len(train) // 7)
+    assert sorted(scores) == list(range(1, fit.attrs["epochs"] + 1))
+    np.testing.assert_allclose(scores[fit.attrs["best_epoch"]], ann.predict(fit.estimator, val.X), rtol=1e-5, atol=1e-7)

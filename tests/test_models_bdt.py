@@ -176,3 +176,32 @@ def test_cli_bdt_study_with_hyperband_best_report_compare(hpo_home: Path, capsys
     assert (hpo_home / "bdt-tpe-tiny0000" / "report" / "report.html").is_file()
     assert main(["compare", "bdt-tpe-tiny0000"]) == 0
     assert "bdt" in capsys.readouterr().out
+
+
+def test_staged_validation_scores_are_the_full_predictions_of_each_round() -> None:
+    # The scores reported as the booster grows sum the new trees' margins onto the last ones;
+    # they must be what a prediction with all the trees so far gives, missing values included.
+    from hpo.models import boosters
+
+    data = with_missing(make_tiny_dataset(n=3000))
+    config = {**bdt_space().configuration({}), **BDT_CONFIG, "early_stopping_rounds": 0, "report_every": 7}
+    reported: dict[int, np.ndarray] = {}
+    fit = get_model("bdt").fit(config, data.train, data.val, report=lambda rounds, s: reported.__setitem__(rounds, s))
+    assert sorted(reported) == list(range(7, 61, 7))
+    for rounds, scores in reported.items():
+        np.testing.assert_allclose(scores, boosters.predict(fit.estimator, data.val.X, rounds=rounds), rtol=1e-5, atol=1e-6)
+
+
+def test_training_matrices_are_kept_for_the_same_events_and_weights() -> None:
+    from hpo.models import boosters
+
+    data = make_tiny_dataset(n=3000)
+    train, val = data.train, data.val
+    boosters.clear_matrices()
+    first = boosters.training_matrices(train, val)
+    copy = Split(train.X.copy(), train.y.copy(), train.w, train.w_train.copy(), train.w_phys)
+    assert boosters.training_matrices(copy, val) == first  # the same contents: the same matrices
+    reweighted = Split(train.X, train.y, train.w, train.w_train * 2, train.w_phys)
+    assert boosters.training_matrices(reweighted, val)[0] is not first[0]
+    assert boosters.training_matrices(train, val, max_bin=32)[0] is not first[0]
+    assert boosters.training_matrices(train, None)[0] is not first[0]

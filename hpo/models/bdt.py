@@ -126,13 +126,15 @@ class BDT(Model):
 def _reporting_callback(report: Reporter, X_val: np.ndarray, every: int) -> Any:
     import xgboost
 
+    staged = boosters.StagedScores(X_val)
+
     class _Report(xgboost.callback.TrainingCallback):
         """Reports the validation scores every ``every`` rounds (the reporter may prune the trial)."""
 
         def after_iteration(self, model: xgboost.Booster, epoch: int, evals_log: dict) -> bool:
             rounds = epoch + 1
             if rounds % every == 0:
-                scores = boosters.predict(model, X_val, rounds=rounds)
+                scores = staged(model, rounds)
                 if np.all(np.isfinite(scores)):
                     report(rounds, scores)
             return False

@@ -90,13 +90,15 @@ class StagedScores:
 
     def __call__(self, booster: xgboost.Booster, rounds: int) -> np.ndarray:
         """Signal probability of each row after the first ``rounds`` rounds (increasing between calls)."""
+        from scipy.special import expit
+
         # the first call's margins hold the booster's base margin; a zero base margin leaves it out of the next ones
         base = None if self.margin is None else np.zeros(len(self.X), dtype=np.float32)
         new = booster.inplace_predict(self.X, iteration_range=(self.rounds, rounds), predict_type="margin", missing=np.nan, base_margin=base)
         new = np.asarray(new, dtype=np.float64).ravel()
         self.margin = new if self.margin is None else self.margin + new
         self.rounds = rounds
-        return 1.0 / (1.0 + np.exp(-self.margin))
+        return expit(self.margin)
 
 
 def importances(booster: xgboost.Booster) -> np.ndarray:

@@ -154,9 +154,7 @@ class _Trainer:
 
             model = self.model
             self._predict = tf.function(lambda x: model(x, training=False), input_signature=[tf.TensorSpec([None, X.shape[1]], tf.float32)])
-        X = np.asarray(X, np.float32)
-        blocks = [self._predict(X[i : i + PREDICT_BATCH]).numpy() for i in range(0, len(X), PREDICT_BATCH)]
-        return np.concatenate(blocks, dtype=np.float64).ravel() if blocks else np.empty(0)
+        return _in_blocks(self._predict, X)
 
     def load(self, network: keras.Model, learning_rate: float) -> keras.Model:
         """The trainer, holding ``network``'s weights and dropout seeds and a new optimizer."""
@@ -228,8 +226,13 @@ def predict(model: keras.Model, X: np.ndarray) -> np.ndarray:
     ``model.predict`` machinery (data adapter, a traced function per network) costs more than
     the arithmetic.
     """
+    return _in_blocks(lambda block: model(block, training=False), X)
+
+
+def _in_blocks(network: Callable[[np.ndarray], Any], X: np.ndarray) -> np.ndarray:
+    """``network``'s outputs for the rows of ``X``, :data:`PREDICT_BATCH` rows per call, as one float64 vector."""
     X = np.asarray(X, np.float32)
-    blocks = [np.asarray(model(X[i : i + PREDICT_BATCH], training=False)) for i in range(0, len(X), PREDICT_BATCH)]
+    blocks = [np.asarray(network(X[i : i + PREDICT_BATCH])) for i in range(0, len(X), PREDICT_BATCH)]
     return np.concatenate(blocks, dtype=np.float64).ravel() if blocks else np.empty(0)
 
 

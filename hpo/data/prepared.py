@@ -334,9 +334,10 @@ class PreparedDataset:
 
     def frame(self, split: str | None = None) -> pd.DataFrame:
         """Raw columns, labels, weights and identifiers as a DataFrame (column prefix ``col:`` dropped)."""
-        df = self.table.to_pandas()
+        table = self.table if split is None else self.table.filter(pa.array(self.mask(split)))
+        df = table.to_pandas()
         df.columns = [c[4:] if c.startswith("col:") else c for c in df.columns]
-        return df if split is None else df[self.mask(split)].reset_index(drop=True)
+        return df
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{s}={int(self.mask(s).sum())}" for s in ROW_KINDS if s in SPLITS or self.has_data)

@@ -54,6 +54,13 @@ def _positive(text: str) -> int:
     return value[0]
 
 
+def _seed(text: str) -> int:
+    """A seed: a non-negative integer."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return int(text)
+
+
 def _events(text: str) -> int | str:
     """A positive event count, or ``all``."""
     return "all" if text == "all" else _positive(text)
@@ -65,6 +72,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="small CI-sized run (< 5 min on 2 cores), labelled as such")
     p.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON and Markdown results (default: %(default)s)")
     p.add_argument("--seeds", type=_positive, help="seeds per configuration (medians are over these)")
+    p.add_argument("--first-seed", type=_seed, help="the first seed (default 0): --first-seed 2 --seeds 1 adds a third seed to a run of 2")
     p.add_argument("--events", type=_events, help="events drawn from each dataset, or 'all' (default: 8000; quick 1500)")
     p.add_argument("--features", type=_choices(FEATURE_SETS), help="comma-separated feature sets of multi-fidelity and equal-time: low,high (default low)")
     p.add_argument("--budgets", type=_ints, help="equal-budget trial counts, e.g. 10,25,50,100")
@@ -88,7 +96,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     if overhead is not None and len(overhead) != 2:
         raise SystemExit("--overhead-trials: give two sizes, e.g. 200,1000")
     settings = base.with_overrides(
-        seeds=args.seeds, events=None if args.events == "all" else args.events, budgets=args.budgets, jobs=args.jobs, datasets=args.datasets,
+        seeds=args.seeds, first_seed=args.first_seed, events=None if args.events == "all" else args.events, budgets=args.budgets, jobs=args.jobs, datasets=args.datasets,
         models=args.models, algos=args.algos, ann_epochs=args.ann_epochs, rf_max_trees=args.rf_max_trees,
         label=args.label, overhead_trials=overhead, exercise=args.exercise,
         target_trials=args.trials, raw_trials=args.trials, scaling_trials=args.trials,

@@ -3,10 +3,12 @@
 Everything above the ``## Figures`` heading is written by hand (what was run, the summary) and
 kept; everything below it is replaced by the full-mode ``results/<name>[.<label>].md`` files,
 verbatim but for their headings, which move down one level, in the order of :data:`BENCHMARKS`.
+A result that ``benchmarks.combine`` merged into another is shown through the combined one only.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -22,7 +24,16 @@ def result_files(results: Path) -> list[Path]:
     for name in BENCHMARKS:
         found = [p for p in results.glob(f"{name}*.md") if p.stem == name or p.stem.startswith(f"{name}.")]
         files += sorted((p for p in found if not p.stem.endswith(".quick")), key=lambda p: (p.stem != name, p.stem))
-    return files
+    combined = {source["file"] for p in files for source in _combines(p.with_suffix(".json"))}
+    return [p for p in files if p.stem not in combined]
+
+
+def _combines(path: Path) -> list[dict]:
+    """The sources a JSON result combines (none for a plain run, or where there is no JSON)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("combines", [])
+    except FileNotFoundError:
+        return []
 
 
 def compose(document: Path = HERE / "RESULTS.md", results: Path = HERE / "results") -> str:

@@ -25,7 +25,7 @@ def budget_rows(session: Session, dataset: str, model: str, algos: tuple[str, ..
     """One row per (algorithm, seed, budget): the best trial's validation AUC and its retrained test AUC."""
     data, space = session.dataset(dataset), session.space(model)
     rows = []
-    runs = [(a, seed) for a in algos for seed in range(session.settings.seeds)]
+    runs = [(a, seed) for a in algos for seed in session.settings.seed_values]
     for algo, seed in tqdm(runs, desc=f"{dataset} {model}", unit="study", leave=False):
         trials = trials_frame(session.study(model, algo, data, space=space, n_trials=max(budgets), seed=seed))
         for budget in budgets:
@@ -41,7 +41,7 @@ def cost_rows(session: Session, dataset: str, model: str, algos: tuple[str, ...]
     data, space = session.dataset(dataset), session.space(model)
     rows = []
     for algo in algos:
-        for seed in range(session.settings.seeds):
+        for seed in session.settings.seed_values:
             trials = trials_frame(session.study(model, algo, data, space=space, n_trials=max(budgets), seed=seed))
             rows += [{"dataset": dataset, "model": model, "algo": algo, "seed": seed, "fit_s": t.fit_time_s, "trial_s": t.trial_s}
                      for t in trials.itertuples()]  # fmt: skip
@@ -72,7 +72,7 @@ def exercise_rows(session: Session, dataset: str, model: str) -> list[dict]:
     data = session.dataset(dataset)
     params = EXERCISE_PARAMS[base] | VARIANTS.get(model, ("", {}))[1] | ({"epochs": session.settings.ann_epochs} if base == "ann" else {})
     rows = []
-    for seed in range(session.settings.seeds):
+    for seed in session.settings.seed_values:
         scores = session.scores(model, params, data, seed=seed)
         rows.append({"dataset": dataset, "model": model, "algo": "exercise", "seed": seed, "budget": 0,
                      "study_val_auc": np.nan, "val_auc": scores.val_auc, "test_auc": scores.test_auc})  # fmt: skip

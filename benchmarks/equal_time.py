@@ -27,6 +27,7 @@ from hpo.data import PreparedDataset
 from hpo.errors import DataError
 from benchmarks.report import Table
 from benchmarks.session import Session, trials_frame
+from benchmarks.settings import Settings
 
 TITLE = "Equal wall-clock budgets: best test AUC after T seconds, with and without multi-fidelity"
 
@@ -99,14 +100,18 @@ def run(session: Session) -> list[Table]:
     rows: list[dict] = []
     for dataset, features, data, model in session.cases("ann"):
         limit = bayes_limit(data)
-        for seed in range(s.seeds):
+        for seed in s.seed_values:
             for contestant in contestants(s.algos):
                 done = one_study(session, data, model, contestant, seed)
                 rows += [{"dataset": dataset, "features": features, "model": model, "events": len(data.table),
                           "bayes_limit": limit, **row} for row in done]  # fmt: skip
                 print(f"  {dataset}/{features} {model} seed {seed} {contestant} done at {datetime.now():%H:%M:%S}", flush=True)
                 print(pd.DataFrame(done).to_string(index=False), flush=True)  # a partial run leaves its figures in the log
-    runs = pd.DataFrame(rows)
+    return tables(pd.DataFrame(rows), s)
+
+
+def tables(runs: pd.DataFrame, s: Settings) -> list[Table]:
+    """The summary and the per-study table of ``runs`` (one row per study and budget), over the seeds of ``s``."""
     notes = [
         f"one study per contestant and seed, {s.jobs} workers, stopped by --timeout {max(s.wall_budgets_s)} s; budget T: its best "
         "complete trial among those completed within T s of the driver's call (worker start-up included)",

@@ -27,6 +27,7 @@ from hpo.data import PreparedDataset
 from hpo.spaces import SearchSpace
 from benchmarks.report import Table, stopwatch
 from benchmarks.session import Session, trials_frame
+from benchmarks.settings import Settings
 
 TITLE = "Multi-fidelity: time to a plain TPE study's target, TPE + Hyperband over events vs plain TPE and random"
 
@@ -102,13 +103,17 @@ def run(session: Session) -> list[Table]:
     rows: list[dict] = []
     for dataset, features, data, model in session.cases("bdt"):
         space = session.space(model)
-        for seed in range(s.seeds):
+        for seed in s.seed_values:
             done = [{"dataset": dataset, "features": features, "model": model, "events": len(data.table), **row}
                     for row in one_seed(session, data, model, space, seed)]  # fmt: skip
             rows += done
             print(f"  {dataset}/{features} {model} seed {seed} done at {datetime.now():%H:%M:%S}", flush=True)
             print(pd.DataFrame(done).to_string(index=False), flush=True)  # a partial run leaves its figures in the log
-    runs = pd.DataFrame(rows)
+    return tables(pd.DataFrame(rows), s)
+
+
+def tables(runs: pd.DataFrame, s: Settings) -> list[Table]:
+    """The summary and the per-study table of ``runs`` (one row per study), over the seeds of ``s``."""
     notes = [
         f"{s.fidelity_trials} trials per study, {s.jobs} workers; target = the plain TPE study's best validation AUC "
         f"(same seed) - {s.target_margin}; time from the driver's call (workers' start included) to the completion "

@@ -29,7 +29,7 @@ def study_rows(session: Session, dataset: str, model: str) -> list[dict]:
     """One row per (algorithm, scoring, seed): the study's best score and its chosen configuration's test AUC."""
     s = session.settings
     data, space = session.dataset(dataset), session.space(model)
-    runs = [(algo, label, cv, seed) for algo in s.algos for label, cv in scorings(s.noise_folds).items() for seed in range(s.seeds)]
+    runs = [(algo, label, cv, seed) for algo in s.algos for label, cv in scorings(s.noise_folds).items() for seed in s.seed_values]
     rows = []
     for algo, label, cv, seed in tqdm(runs, desc=f"{dataset} {model}", unit="study", leave=False):
         study = session.study(model, algo, data, space=space, n_trials=s.noise_trials, seed=seed, fresh=True, cv=cv)

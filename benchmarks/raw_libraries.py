@@ -84,7 +84,7 @@ def run(session: Session) -> list[Table]:
     limit_threads(threads)
     rows = []
     for algo, peer in PAIRS:
-        for seed in range(s.seeds):
+        for seed in s.seed_values:
             raw = TimedObjective(build_objective(MODEL, data, space, threads=threads, seed=seed))
             with stopwatch() as t:
                 best = _raw(peer, raw, space, s.raw_trials, seed)

@@ -72,22 +72,39 @@ def machine() -> dict[str, Any]:
 
 
 def write_result(
-    name: str, title: str, tables: list[Table], settings: Settings, out: Path, *, argv: Sequence[str], elapsed_s: float, host: dict[str, Any]
+    name: str,
+    title: str,
+    tables: list[Table],
+    settings: Settings,
+    out: Path,
+    *,
+    argv: Sequence[str],
+    elapsed_s: float,
+    host: dict[str, Any],
+    command: str | None = None,
+    sources: Sequence[dict[str, Any]] = (),
+    versions: dict[str, str] | None = None,
 ) -> tuple[Path, Path]:
-    """Write ``<out>/<name>[.<label>][.quick].json`` and ``.md`` (``argv``: the command's arguments); returns both paths."""
+    """Write ``<out>/<name>[.<label>][.quick].json`` and ``.md``; returns both paths.
+
+    ``argv``: the arguments of ``python -m benchmarks``, unless ``command`` gives the whole command;
+    ``sources``: the result files this one combines (``file``, ``command``, ``date``, ``elapsed_s``, ``load``),
+    and ``versions`` the package versions they ran with (default: this environment's).
+    """
     out.mkdir(parents=True, exist_ok=True)
     stem = ".".join(part for part in (name, settings.label, "quick" if settings.quick else None) if part)
     header = {
         "benchmark": name,
         "title": title,
         "mode": settings.mode,
-        "command": "python -m benchmarks " + shlex.join(argv),
+        "command": command or "python -m benchmarks " + shlex.join(argv),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "elapsed_s": round(elapsed_s, 1),
         "machine": host,
-        "versions": package_versions(),
+        "versions": versions or package_versions(),
         "settings": vars(settings),
         "notes": list(settings.notes),
+        "combines": list(sources),
     }
     document = {**header, "tables": [{"title": t.title, "notes": t.notes, "rows": t.frame.to_dict(orient="records")} for t in tables]}
     json_path, md_path = out / f"{stem}.json", out / f"{stem}.md"
@@ -98,14 +115,22 @@ def write_result(
         f"- date: {header['date']}, {header['elapsed_s']} s",
         f"- machine: {host['usable_cores']} cores ({host['cpu_model']}), {host['memory_gib']} GiB, "
         f"load average {host['load_average_1m_at_start']} at start",
+        *(f"- combines `{s['file']}`: `{s['command']}` ({s['date']}, {s['elapsed_s']} s, load average {s['load']} at start)" for s in sources),
         "- versions: " + ", ".join(f"{k} {v}" for k, v in header["versions"].items()),
-        f"- events per dataset: {settings.events or 'all'}; seeds: {settings.seeds}; workers: {settings.jobs}",
+        f"- events per dataset: {settings.events or 'all'}; seeds: {_seeds(settings.seed_values)}; workers: {settings.jobs}",
         *(f"- {n}" for n in settings.notes),
         "",
         *(t.markdown() for t in tables),
     ]
     _write_atomic(md_path, "\n".join(md))
     return json_path, md_path
+
+
+def _seeds(values: range) -> str:
+    """``3`` for seeds 0, 1, 2; ``1 (seed 2)`` or ``2 (seeds 2-3)`` for a run that starts later."""
+    if values.start == 0:
+        return str(len(values))
+    return f"{len(values)} (seed {values.start})" if len(values) == 1 else f"{len(values)} (seeds {values.start}-{values[-1]})"
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -46,6 +46,7 @@ class Settings:
     algos: tuple[str, ...] = ALGOS
     events: int | None = None
     seeds: int = 3
+    first_seed: int = 0  # seeds run: first_seed, first_seed + 1, ... (a later run adds seeds to an earlier one)
     jobs: int = 2
     budgets: tuple[int, ...] = (10, 25, 50, 100)
     target_trials: int = 60  # hpo trials allowed to reach the grid's target (benchmark 1)
@@ -69,6 +70,11 @@ class Settings:
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with the non-None ``changes`` applied."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def seed_values(self) -> range:
+        """The seeds this run uses: ``seeds`` of them from ``first_seed`` on."""
+        return range(self.first_seed, self.first_seed + self.seeds)
 
     @property
     def mode(self) -> str:

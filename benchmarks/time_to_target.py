@@ -86,7 +86,7 @@ def run(session: Session) -> list[Table]:
             if algo not in s.algos:
                 continue
             times = []
-            for seed in range(s.seeds):
+            for seed in s.seed_values:
                 start = datetime.now()
                 with stopwatch() as t:
                     study = session.study("rf", algo, data, space=space, n_trials=s.target_trials, seed=seed, fresh=True, **options)

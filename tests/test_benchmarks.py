@@ -200,3 +200,58 @@ def test_cost_summary_compares_with_the_scikit_learn_forest() -> None:
     assert rows.loc["rf", "trial_s"] == 22.0 and rows.loc["rf", "trial_x_faster"] == 1.0
     assert rows.loc["bdt", "fit_x_faster"] == 20.0 and rows.loc["bdt", "trial_x_faster"] == 11.0
     assert rows.loc["bdt", "test_auc_minus_rf"] == pytest.approx(0.05)
+
+
+def test_first_seed_starts_the_seeds_later() -> None:
+    from benchmarks.__main__ import settings_from
+
+    assert list(settings_from(parser().parse_args(["--first-seed", "2", "--seeds", "1"])).seed_values) == [2]
+    assert list(settings_from(parser().parse_args(["--seeds", "2"])).seed_values) == [0, 1]
+    with pytest.raises(SystemExit):
+        parser().parse_args(["--first-seed", "-1"])
+
+
+def _equal_time_run(out: Path, label: str, seeds: list[int], **overrides) -> None:
+    """An equal-time result file of ``seeds`` with made-up rows (test AUC 0.90 + seed / 100 at every budget)."""
+    from benchmarks import equal_time
+    from benchmarks.report import write_result
+    from benchmarks.settings import FULL
+
+    settings = FULL.with_overrides(label=label, seeds=len(seeds), first_seed=seeds[0], wall_budgets_s=(60, 120), **overrides)
+    rows = pd.DataFrame(
+        [{"dataset": "synthetic", "features": "low", "model": "ann", "events": 100, "bayes_limit": 0.95, "contestant": c,
+          "seed": s, "budget_s": b, "trials": 10 * b, "pruned": 0, "best_val_auc": 0.9, "test_auc": 0.90 + s / 100}
+         for s in seeds for c in ("tpe", "tpe+mf") for b in (60, 120)]
+    )  # fmt: skip
+    write_result("equal-time", equal_time.TITLE, equal_time.tables(rows, settings), settings, out, argv=["--label", label], elapsed_s=10.0, host=_HOST)
+
+
+def test_combine_summarises_runs_of_different_seeds_as_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks.combine import main as combine_main
+    from benchmarks.compose import result_files
+
+    _equal_time_run(tmp_path, "a", [0, 1])
+    _equal_time_run(tmp_path, "b", [2])
+    assert combine_main(["equal-time", "a", "b", "--label", "ab", "--out", str(tmp_path)]) == 0
+    document = json.loads((tmp_path / "equal-time.ab.json").read_text())
+    summary, runs = (pd.DataFrame(t["rows"]) for t in document["tables"])
+    assert sorted(set(runs["seed"])) == [0, 1, 2] and len(runs) == 12
+    assert (summary["seeds"] == 3).all() and summary["test_auc"].tolist() == pytest.approx([0.91] * 4)  # median of .90, .91, .92
+    assert document["settings"]["seeds"] == 3 and document["settings"]["first_seed"] == 0
+    assert [s["file"] for s in document["combines"]] == ["equal-time.a", "equal-time.b"]
+    assert "combines `equal-time.b`: `python -m benchmarks --label b`" in (tmp_path / "equal-time.ab.md").read_text()
+    assert [p.stem for p in result_files(tmp_path)] == ["equal-time.ab"]  # the sources are shown through the combination
+
+    _equal_time_run(tmp_path, "c", [3], jobs=4)
+    _equal_time_run(tmp_path, "d", [1])
+    _equal_time_run(tmp_path, "e", [4])
+    for labels, message in [
+        (["a", "c"], "equal-time.c.json: setting jobs is 4, 2 in equal-time.a.json; only the seeds may differ"),
+        (["a", "d"], "equal-time.d.json: seed(s) [1] already in another file"),
+        (["a", "e"], "the seeds [0, 1, 4] leave a gap"),
+        (["a", "zz"], "equal-time.zz.json: no such result file; run the benchmark with --label zz first"),
+    ]:
+        assert combine_main(["equal-time", *labels, "--label", "x", "--out", str(tmp_path)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "equal-time.x.json").exists()

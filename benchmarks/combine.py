@@ -101,7 +101,7 @@ def combine(name: str, labels: Sequence[str], out_label: str, results: Path = RE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.combine", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.combine", description="Combine result files of one benchmark, run over different seeds, into one result.")
     p.add_argument("name", metavar="NAME", help="the benchmark, e.g. equal-time")
     p.add_argument("labels", nargs="+", metavar="LABEL", help="labels of the runs to combine")
     p.add_argument("--label", type=_label, required=True, help="label of the combined result")

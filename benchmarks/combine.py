@@ -65,6 +65,8 @@ def combine(name: str, labels: Sequence[str], out_label: str, results: Path = RE
         raise CombineError(f"benchmark {name} cannot be combined (its module has no tables(runs, settings))")
     if len(labels) < 2 or len(set(labels)) != len(labels):
         raise CombineError("give two or more different labels to combine")
+    if out_label in labels:
+        raise CombineError(f"--label {out_label} would overwrite one of the runs it combines; give a new label")
     documents = {label: load(results, name, label) for label in labels}
     first_label, first = labels[0], documents[labels[0]]
     base = settings_of(first, f"{name}.{first_label}.json")

@@ -245,13 +245,14 @@ def test_combine_summarises_runs_of_different_seeds_as_one(tmp_path: Path, capsy
     _equal_time_run(tmp_path, "c", [3], jobs=4)
     _equal_time_run(tmp_path, "d", [1])
     _equal_time_run(tmp_path, "e", [4])
-    for labels, message in [
-        (["a", "c"], "equal-time.c.json: setting jobs is 4, 2 in equal-time.a.json; only the seeds may differ"),
-        (["a", "d"], "equal-time.d.json: seed(s) [1] already in another file"),
-        (["a", "e"], "the seeds [0, 1, 4] leave a gap"),
-        (["a", "zz"], "equal-time.zz.json: no such result file; run the benchmark with --label zz first"),
+    for args, message in [
+        (["a", "c", "--label", "x"], "equal-time.c.json: setting jobs is 4, 2 in equal-time.a.json; only the seeds may differ"),
+        (["a", "d", "--label", "x"], "equal-time.d.json: seed(s) [1] already in another file"),
+        (["a", "e", "--label", "x"], "the seeds [0, 1, 4] leave a gap"),
+        (["a", "zz", "--label", "x"], "equal-time.zz.json: no such result file; run the benchmark with --label zz first"),
+        (["a", "b", "--label", "a"], "--label a would overwrite one of the runs it combines"),
     ]:
-        assert combine_main(["equal-time", *labels, "--label", "x", "--out", str(tmp_path)]) == 2
+        assert combine_main(["equal-time", *args, "--out", str(tmp_path)]) == 2
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "equal-time.x.json").exists()

@@ -7,6 +7,7 @@ its module, whose ``run(session) -> list[Table]`` does the work and whose ``TITL
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import ModuleType
 
 from benchmarks import equal_budget, equal_time, fidelity, limit_gap, noise, overhead, raw_libraries, scaling, time_to_target
@@ -24,4 +25,7 @@ BENCHMARKS: dict[str, ModuleType] = {
     "equal-time": equal_time,
 }
 
-__all__ = ["BENCHMARKS"]
+#: The folder of the result files, ``<name>[.<label>][.quick].json`` and ``.md``.
+RESULTS: Path = Path(__file__).resolve().parent / "results"
+
+__all__ = ["BENCHMARKS", "RESULTS"]

@@ -12,13 +12,10 @@ from pathlib import Path
 
 import optuna
 
-from benchmarks import BENCHMARKS
+from benchmarks import BENCHMARKS, RESULTS
 from benchmarks.report import machine, stopwatch, write_result
 from benchmarks.session import Session
-from benchmarks.settings import ALGOS, DATASETS, FEATURE_SETS, FULL, QUICK, ROWS, Settings
-
-RESULTS = Path(__file__).resolve().parent / "results"
-
+from benchmarks.settings import ALGOS, DATASETS, FEATURE_SETS, FULL, QUICK, ROWS, Settings, parse_label
 
 def _ints(text: str) -> tuple[int, ...]:
     try:
@@ -39,12 +36,6 @@ def _choices(allowed: Sequence[str]):
         return values
 
     return parse
-
-
-def _label(text: str) -> str:
-    if not text or not all(c.isalnum() or c in "-_" for c in text):
-        raise argparse.ArgumentTypeError(f"a label is letters, digits, '-' and '_', got {text!r}")
-    return text
 
 
 def _positive(text: str) -> int:
@@ -86,7 +77,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ann-epochs", type=_positive, help="epoch cap of the ANN")
     p.add_argument("--rf-max-trees", type=_positive, help="n_estimators cap of the general RF space (default 300)")
     p.add_argument("--no-exercise", dest="exercise", action="store_false", help="leave out the exercise's hand-picked configurations")
-    p.add_argument("--label", type=_label, help="suffix of the result files, for one benchmark split over several runs")
+    p.add_argument("--label", type=parse_label, help="suffix of the result files, for one benchmark split over several runs")
     return p
 
 

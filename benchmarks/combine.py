@@ -21,10 +21,9 @@ from typing import Any
 
 import pandas as pd
 
-from benchmarks import BENCHMARKS
-from benchmarks.__main__ import RESULTS, _label
+from benchmarks import BENCHMARKS, RESULTS
 from benchmarks.report import write_result
-from benchmarks.settings import Settings
+from benchmarks.settings import Settings, parse_label
 
 #: Settings in which the combined runs may differ.
 SEED_SETTINGS = ("seeds", "first_seed", "label")
@@ -68,12 +67,12 @@ def combine(name: str, labels: Sequence[str], out_label: str, results: Path = RE
     if out_label in labels:
         raise CombineError(f"--label {out_label} would overwrite one of the runs it combines; give a new label")
     documents = {label: load(results, name, label) for label in labels}
+    recorded = {label: settings_of(document, f"{name}.{label}.json") for label, document in documents.items()}
     first_label, first = labels[0], documents[labels[0]]
-    base = settings_of(first, f"{name}.{first_label}.json")
+    base = recorded[first_label]
     runs, seeds = [], set()
     for label, document in documents.items():
-        path = f"{name}.{label}.json"
-        settings = settings_of(document, path)
+        path, settings = f"{name}.{label}.json", recorded[label]
         for field in fields(Settings):
             if field.name not in SEED_SETTINGS and getattr(settings, field.name) != getattr(base, field.name):
                 raise CombineError(f"{path}: setting {field.name} is {getattr(settings, field.name)!r}, "
@@ -97,7 +96,7 @@ def combine(name: str, labels: Sequence[str], out_label: str, results: Path = RE
     ]  # fmt: skip
     command = "python -m benchmarks.combine " + shlex.join([name, *labels, "--label", out_label])
     return write_result(
-        name, module.TITLE, module.tables(frame, settings), settings, results, argv=[], command=command, sources=sources,
+        name, module.TITLE, module.tables(frame, settings), settings, results, command=command, sources=sources,
         elapsed_s=sum(d["elapsed_s"] for d in documents.values()), host=first["machine"], versions=first["versions"],
     )  # fmt: skip
 
@@ -106,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.combine", description="Combine result files of one benchmark, run over different seeds, into one result.")
     p.add_argument("name", metavar="NAME", help="the benchmark, e.g. equal-time")
     p.add_argument("labels", nargs="+", metavar="LABEL", help="labels of the runs to combine")
-    p.add_argument("--label", type=_label, required=True, help="label of the combined result")
+    p.add_argument("--label", type=parse_label, required=True, help="label of the combined result")
     p.add_argument("--out", type=Path, default=RESULTS, help="folder of the result files (default: %(default)s)")
     args = p.parse_args(argv)
     try:

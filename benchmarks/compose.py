@@ -12,7 +12,7 @@ import json
 import re
 from pathlib import Path
 
-from benchmarks import BENCHMARKS
+from benchmarks import BENCHMARKS, RESULTS
 
 HERE = Path(__file__).resolve().parent
 FIGURES = "## Figures"
@@ -36,7 +36,7 @@ def _combines(path: Path) -> list[dict]:
         return []
 
 
-def compose(document: Path = HERE / "RESULTS.md", results: Path = HERE / "results") -> str:
+def compose(document: Path = HERE / "RESULTS.md", results: Path = RESULTS) -> str:
     """Rewrite ``document`` below its figures heading from the files of ``results``; returns the new text."""
     text = document.read_text(encoding="utf-8")
     head, found, _ = text.partition(f"\n{FIGURES}\n")

@@ -13,8 +13,8 @@ import argparse
 import json
 import statistics
 import time
-from pathlib import Path
 
+from benchmarks import RESULTS
 from benchmarks.report import machine
 from hpo import data as hpo_data
 from hpo import metrics
@@ -22,7 +22,6 @@ from hpo.models import get_model
 from hpo.objectives import EXERCISE_PARAMS
 from hpo.spaces.models import MODELS
 
-RESULTS = Path(__file__).resolve().parent / "results"
 BDT_PARAMS = {"n_estimators": 300, "learning_rate": 0.1, "max_depth": 5, "min_child_weight": 1.0, "subsample": 1.0,
               "colsample_bytree": 1.0, "reg_alpha": 0.0, "reg_lambda": 1.0, "gamma": 0.0}  # fmt: skip
 CASES = {

@@ -24,11 +24,11 @@ import json
 import os
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from benchmarks import RESULTS
 from benchmarks.report import machine
 from hpo import data as hpo_data
 from hpo.data.prepared import Split
@@ -37,7 +37,6 @@ from hpo.models.base import loss_weights
 from hpo.objectives import EXERCISE_PARAMS, limit_threads
 from hpo.spaces.models import MODELS
 
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _config(batch: int, epochs: int) -> dict[str, Any]:

@@ -78,7 +78,7 @@ def write_result(
     settings: Settings,
     out: Path,
     *,
-    argv: Sequence[str],
+    argv: Sequence[str] = (),
     elapsed_s: float,
     host: dict[str, Any],
     command: str | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -98,6 +99,13 @@ class Settings:
             f"the general RF space has n_estimators capped at {self.rf_max_trees}; the ANN stops after at most "
             f"{self.ann_epochs} epochs",
         )
+
+
+def parse_label(text: str) -> str:
+    """``--label``: letters, digits, ``-`` and ``_`` (it becomes part of the result files' names)."""
+    if not text or not all(c.isalnum() or c in "-_" for c in text):
+        raise argparse.ArgumentTypeError(f"a label is letters, digits, '-' and '_', got {text!r}")
+    return text
 
 
 FULL = Settings(quick=False, datasets=tuple(DATASETS), events=8000)

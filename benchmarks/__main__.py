@@ -17,6 +17,7 @@ from benchmarks.report import machine, stopwatch, write_result
 from benchmarks.session import Session
 from benchmarks.settings import ALGOS, DATASETS, FEATURE_SETS, FULL, QUICK, ROWS, Settings, parse_label
 
+
 def _ints(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(v) for v in text.split(","))

@@ -53,7 +53,8 @@ class RungModel(Model):
             weights[0] = 1.0
         if report is not None and val is not None:
             report(1, self.predict(weights, val.X))
-        return FitResult(weights, float(config["sleep_s"]), {"n_params": int(weights.sum())})
+        watched = 0 if val is None else len(val)  # the validation events it was given to watch
+        return FitResult(weights, float(config["sleep_s"]), {"n_params": int(weights.sum()), "watched": watched})
 
     def predict(self, estimator: Any, X: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-(np.asarray(X, dtype=np.float64) @ estimator)))

@@ -125,6 +125,12 @@ def test_objective_reports_only_rung_ends_and_halving_prunes_at_each_rung(tiny_d
     assert late.state == TrialState.PRUNED and late.user_attrs["rung"] == 1 and sorted(late.intermediate_values) == [1, 3]
     assert early.state == TrialState.PRUNED and early.user_attrs["rung"] == 0 and len(early.user_attrs["rung_scores"]) == 1
     assert early.user_attrs["events"] < late.user_attrs["events"] < good.user_attrs["events"]
+    # each rung watches its fraction of the validation events while it trains and is scored on all of them
+    val = tiny_dataset.split("val")
+    watched = [len(index) for index in rung_indices(val.y, [1 / 9, 1 / 3, 1], objective.seed)]
+    assert watched[0] < watched[1] < watched[2] == len(val)
+    assert [early.user_attrs["watched"], late.user_attrs["watched"], good.user_attrs["watched"]] == watched
+    assert early.user_attrs["rung_scores"] == [pytest.approx(metrics.roc_auc(val.y, val.X[:, -1], val.w))]
 
 
 @pytest.mark.parametrize(("model", "fast"), [

@@ -102,7 +102,8 @@ class Model(abc.ABC):
     ) -> FitResult:
         """Fit on ``train`` with the event weights ``train.w_train`` and return the estimator.
 
-        ``val`` (None when there is no validation split) may drive early stopping; ``report``,
+        ``val`` (None when there is no validation split; on a multi-fidelity rung below the last, that
+        rung's share of the validation events) may drive early stopping; ``report``,
         when given, is called with a step and the ``val`` scores, at least once; with ``staged``
         the study prunes, so report several times if the model can. The default builds the
         estimator and calls ``fit(X, y, sample_weight=...)`` with the weights rescaled to mean 1,

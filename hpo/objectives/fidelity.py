@@ -2,7 +2,8 @@
 
 Both are fixed by the study's seed, so every trial, worker and resume of a study trains on the same
 events: rung ``r`` takes the first ``round(fraction_r * n)`` events of each class in one random
-order of the training split (so the rungs are nested and keep the class mix), and the folds are
+order of the training split (so the rungs are nested and keep the class mix; the validation events
+a rung's early stopping watches are drawn the same way from the validation split), and the folds are
 scikit-learn's ``StratifiedKFold(K, shuffle=True, random_state=seed)`` over the training events
 followed by the validation events.
 """

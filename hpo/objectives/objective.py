@@ -40,7 +40,9 @@ class Objective:
     Optuna counts as a failed trial.
 
     With ``rungs`` (fractions of the training events, :mod:`hpo.fidelity`), the configuration is
-    trained anew on each rung's events and scored on the whole validation split; only the rung
+    trained anew on each rung's events and scored on the whole validation split; while it trains,
+    the model's early stopping watches the same fraction of the validation events (nested and
+    stratified like the rungs), so a low rung costs its share of the validation too. Only the rung
     ends are reported (at steps 1, 3, 9 for 1/9, 1/3, 1), and the trial records ``rung`` (index of
     the last rung trained), ``events`` (its training events) and ``rung_scores``. With ``cv`` = K,
     the configuration is trained on K-1 folds of train+validation and scored on the K-th, K times;
@@ -109,11 +111,25 @@ class Objective:
         return self._fit_and_score(trial, config, train, val, report, {})[0]
 
     def _fit_and_score(
-        self, trial: optuna.trial.Trial, config: dict[str, Any], train: Split, val: Split, report: Reporter | None, attrs: dict[str, Any]
+        self,
+        trial: optuna.trial.Trial,
+        config: dict[str, Any],
+        train: Split,
+        val: Split,
+        report: Reporter | None,
+        attrs: dict[str, Any],
+        watched: Split | None = None,
     ) -> tuple[float, dict[str, Any]]:
-        """Fit on ``train``, record the scores and attributes; the validation score (NaN if diverged) and the attributes."""
+        """Fit on ``train``, watching ``watched`` (default ``val``) for early stopping; record the scores on
+        ``val`` and the attributes; the validation score (NaN if diverged) and the attributes."""
         fit = self.backend.fit(
-            config, train, val, threads=self.threads, seed=self.seed + trial.number, staged=self.prune and report is not None, report=report
+            config,
+            train,
+            val if watched is None else watched,
+            threads=self.threads,
+            seed=self.seed + trial.number,
+            staged=self.prune and report is not None,
+            report=report,
         )
         train_scores = self.backend.predict(fit.estimator, train.X)
         val_scores = self.backend.predict(fit.estimator, val.X)
@@ -133,9 +149,11 @@ class Objective:
         """Train on each rung's events in turn; report at the rung ends; the last rung's score is the value."""
         scores: list[float] = []
         last = len(self.rungs) - 1
-        for rung, (index, step) in enumerate(zip(rung_indices(train.y, self.rungs, self.seed), rung_steps(self.rungs))):
+        trained, watched = rung_indices(train.y, self.rungs, self.seed), rung_indices(val.y, self.rungs, self.seed)
+        for rung, (index, step) in enumerate(zip(trained, rung_steps(self.rungs))):
             attrs = {"rung": rung, "events": int(len(index))}
-            value = self._fit_and_score(trial, config, take(train, index), val, None, attrs)[0]
+            watch = val if rung == last else take(val, watched[rung])
+            value = self._fit_and_score(trial, config, take(train, index), val, None, attrs, watch)[0]
             if math.isnan(value):
                 return value
             scores.append(value)

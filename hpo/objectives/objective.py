@@ -149,11 +149,12 @@ class Objective:
         """Train on each rung's events in turn; report at the rung ends; the last rung's score is the value."""
         scores: list[float] = []
         last = len(self.rungs) - 1
-        trained, watched = rung_indices(train.y, self.rungs, self.seed), rung_indices(val.y, self.rungs, self.seed)
-        for rung, (index, step) in enumerate(zip(trained, rung_steps(self.rungs))):
+        train_rungs = rung_indices(train.y, self.rungs, self.seed)
+        val_rungs = rung_indices(val.y, self.rungs, self.seed)
+        for rung, (index, step) in enumerate(zip(train_rungs, rung_steps(self.rungs))):
             attrs = {"rung": rung, "events": int(len(index))}
-            watch = val if rung == last else take(val, watched[rung])
-            value = self._fit_and_score(trial, config, take(train, index), val, None, attrs, watch)[0]
+            watched = val if rung == last else take(val, val_rungs[rung])
+            value = self._fit_and_score(trial, config, take(train, index), val, None, attrs, watched)[0]
             if math.isnan(value):
                 return value
             scores.append(value)

@@ -218,6 +218,21 @@ def test_real_objectives_and_best_retrain(hpo_home: Path) -> None:
     assert load_study(study.study_name, open_storage()).user_attrs["best_test_auc"] == pytest.approx(result.test_auc)
 
 
+@pytest.mark.parametrize(("model", "algo"), [("ann", "bayes"), ("bdt", "tpe")])
+def test_one_worker_repeats_a_study_from_its_seed(hpo_home: Path, model: str, algo: str) -> None:
+    data = make_tiny_dataset(n=1200)
+    overrides = {"epochs": 2, "n_layers": 1, "batch_size": 128} if model == "ann" else {"n_estimators": 20}
+    space = load_space(model).with_overrides(overrides)
+
+    def trials(name: str) -> list[tuple]:
+        study = drivers.run(model, algo, data, space=space, n_trials=4, jobs=1, seed=3, study_name=name, progress=False)
+        return [(t.params, t.value) for t in study.trials]
+
+    first, second = trials("first"), trials("second")
+    assert len(first) == 4 and len({str(p) for p, _ in first}) == 4
+    assert first == second  # the same configurations, trained to the same scores
+
+
 def test_pruners_are_built_from_their_names() -> None:
     assert isinstance(drivers.make_pruner("median"), optuna.pruners.MedianPruner)
     assert isinstance(drivers.make_pruner("hyperband"), optuna.pruners.HyperbandPruner)

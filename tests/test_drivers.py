@@ -218,18 +218,19 @@ def test_real_objectives_and_best_retrain(hpo_home: Path) -> None:
     assert load_study(study.study_name, open_storage()).user_attrs["best_test_auc"] == pytest.approx(result.test_auc)
 
 
-@pytest.mark.parametrize(("model", "algo"), [("ann", "bayes"), ("bdt", "tpe")])
-def test_one_worker_repeats_a_study_from_its_seed(hpo_home: Path, model: str, algo: str) -> None:
+@pytest.mark.parametrize(("model", "algo", "startup"), [("ann", "bayes", "n_initial_points"), ("bdt", "tpe", "n_startup_trials")])
+def test_one_worker_repeats_a_study_from_its_seed(hpo_home: Path, model: str, algo: str, startup: str) -> None:
     data = make_tiny_dataset(n=1200)
     overrides = {"epochs": 2, "n_layers": 1, "batch_size": 128} if model == "ann" else {"n_estimators": 20}
     space = load_space(model).with_overrides(overrides)
 
     def trials(name: str) -> list[tuple]:
-        study = drivers.run(model, algo, data, space=space, n_trials=4, jobs=1, seed=3, study_name=name, progress=False)
+        study = drivers.run(model, algo, data, space=space, n_trials=5, jobs=1, seed=3, study_name=name,
+                            sampler_options={startup: 2}, progress=False)  # fmt: skip
         return [(t.params, t.value) for t in study.trials]
 
-    first, second = trials("first"), trials("second")
-    assert len(first) == 4 and len({str(p) for p, _ in first}) == 4
+    first, second = trials("first"), trials("second")  # 2 random trials, then 3 from the sampler's model
+    assert len(first) == 5 and len({str(p) for p, _ in first}) == 5
     assert first == second  # the same configurations, trained to the same scores
 
 

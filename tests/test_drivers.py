@@ -218,10 +218,15 @@ def test_real_objectives_and_best_retrain(hpo_home: Path) -> None:
     assert load_study(study.study_name, open_storage()).user_attrs["best_test_auc"] == pytest.approx(result.test_auc)
 
 
-@pytest.mark.parametrize(("model", "algo", "startup"), [("ann", "bayes", "n_initial_points"), ("bdt", "tpe", "n_startup_trials")])
-def test_one_worker_repeats_a_study_from_its_seed(hpo_home: Path, model: str, algo: str, startup: str) -> None:
+@pytest.mark.parametrize(
+    ("model", "algo", "startup", "overrides"),
+    [
+        ("ann", "bayes", "n_initial_points", {"epochs": 2, "n_layers": 1, "batch_size": 128}),
+        ("bdt", "tpe", "n_startup_trials", {"n_estimators": 20}),
+    ],
+)
+def test_one_worker_repeats_a_study_from_its_seed(hpo_home: Path, model: str, algo: str, startup: str, overrides: dict) -> None:
     data = make_tiny_dataset(n=1200)
-    overrides = {"epochs": 2, "n_layers": 1, "batch_size": 128} if model == "ann" else {"n_estimators": 20}
     space = load_space(model).with_overrides(overrides)
 
     def trials(name: str) -> list[tuple]:

@@ -79,6 +79,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--rf-max-trees", type=_positive, help="n_estimators cap of the general RF space (default 300)")
     p.add_argument("--no-exercise", dest="exercise", action="store_false", help="leave out the exercise's hand-picked configurations")
     p.add_argument("--label", type=parse_label, help="suffix of the result files, for one benchmark split over several runs")
+    p.add_argument("--store", type=Path, metavar="DIR", help="keep the run's studies in DIR/benchmarks.db, to read with hpo list/show or the dashboard (default: a temporary store, removed at the end)")
     return p
 
 
@@ -104,11 +105,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = [n for n in args.names if n not in BENCHMARKS]
     if unknown:
         parser().error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    if args.store is not None and (args.store / "benchmarks.db").exists():
+        parser().error(f"--store {args.store}: it already holds benchmarks.db; give a new folder (a timed study must start empty)")
     settings = settings_from(args)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     host = machine()
-    session = Session(settings)
+    session = Session(settings, store_dir=args.store)
     try:
         for name in args.names or list(BENCHMARKS):
             module = BENCHMARKS[name]
@@ -121,6 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{name}: {t['s']:.0f} s; wrote {json_path} and {md_path.name}", flush=True)
     finally:
         session.close()
+    if args.store is not None:
+        print(f"studies kept in {session.storage}: hpo list --storage {session.storage}", flush=True)
     return 0
 
 

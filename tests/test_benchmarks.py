@@ -39,7 +39,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HPO_HOME", str(home))
-        assert main([*TINY, "--out", str(out)]) == 0
+        assert main([*TINY, "--out", str(out), "--store", str(out / "store")]) == 0
     return out
 
 
@@ -149,6 +149,20 @@ def test_bad_options_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["no-such-benchmark"])
     assert "unknown benchmark no-such-benchmark" in capsys.readouterr().err
+
+
+def test_store_keeps_the_studies_and_is_never_reused(results: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import optuna
+
+    db = results / "store" / "benchmarks.db"
+    summaries = optuna.get_all_study_summaries(f"sqlite:///{db}")
+    assert {"rf-random", "rf-tpe"} <= {"-".join(s.study_name.split("-")[:2]) for s in summaries}
+    assert all(s.n_trials > 0 for s in summaries)
+    before = db.read_bytes()
+    with pytest.raises(SystemExit) as exc:
+        main(["overhead", "--quick", "--store", str(db.parent)])
+    assert exc.value.code == 2 and "already holds benchmarks.db" in capsys.readouterr().err
+    assert db.read_bytes() == before
 
 
 def test_compose_keeps_the_summary_and_replaces_the_figures(tmp_path: Path) -> None:

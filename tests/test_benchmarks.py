@@ -163,6 +163,9 @@ def test_store_keeps_the_studies_and_is_never_reused(results: Path, capsys: pyte
         main(["overhead", "--quick", "--store", str(db.parent)])
     assert exc.value.code == 2 and "already holds benchmarks.db" in capsys.readouterr().err
     assert db.read_bytes() == before
+    with pytest.raises(SystemExit) as exc:
+        main(["overhead", "--quick", "--store", str(db)])
+    assert exc.value.code == 2 and "not a folder" in capsys.readouterr().err
 
 
 def test_compose_keeps_the_summary_and_replaces_the_figures(tmp_path: Path) -> None:

@@ -105,10 +105,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = [n for n in args.names if n not in BENCHMARKS]
     if unknown:
         parser().error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
-    if args.store is not None and args.store.exists() and not args.store.is_dir():
-        parser().error(f"--store {args.store}: not a folder; give a new folder for the run's studies")
-    if args.store is not None and (args.store / "benchmarks.db").exists():
-        parser().error(f"--store {args.store}: it already holds benchmarks.db; give a new folder (a timed study must start empty)")
+    if args.store is not None:
+        if args.store.exists() and not args.store.is_dir():
+            parser().error(f"--store {args.store}: not a folder; give a new folder for the run's studies")
+        if (args.store / "benchmarks.db").exists():
+            parser().error(f"--store {args.store}: it already holds benchmarks.db; give a new folder (a timed study must start empty)")
     settings = settings_from(args)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     optuna.logging.set_verbosity(optuna.logging.WARNING)

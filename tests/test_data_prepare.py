@@ -12,6 +12,7 @@ from data_helpers import csv_frame, small_synthetic, write_csv_dataset
 from hpo import data
 from hpo.cli import main
 from hpo.data import preparation
+from hpo.data.prepared import Split
 from hpo.errors import DataError, UsageError
 
 
@@ -71,6 +72,20 @@ def test_splits_weights_and_scaler_follow_the_exercise():
     np.testing.assert_allclose(train.std(axis=0), 1, atol=1e-3)
     assert abs(dataset.test.X.mean()) > 1e-5  # scaling was fitted on the training split only
     assert not np.array_equal(frame.event.to_numpy()[:50], np.sort(frame.event.to_numpy()[:50]))  # shuffled
+
+
+def test_split_take_and_concat_keep_every_array_aligned():
+    n = 6
+    split = Split(np.arange(2 * n, dtype=np.float32).reshape(n, 2), np.array([0, 1] * 3, dtype=np.int8),
+                  np.arange(n) / 10, np.arange(n) + 100.0, np.arange(n) + 200.0)  # fmt: skip
+    odd = split.take(split.y == 1)
+    assert odd.X[:, 0].tolist() == [2, 6, 10] and odd.w.tolist() == [0.1, 0.3, 0.5]
+    assert odd.w_train.tolist() == [101, 103, 105] and odd.w_phys.tolist() == [201, 203, 205]
+    picked = split.take(np.array([4, 0]))
+    assert picked.X[:, 1].tolist() == [9, 1] and picked.y.tolist() == [0, 0] and picked.w_phys.tolist() == [204, 200]
+    joined = Split.concat([odd, picked])
+    assert len(joined) == 5 and joined.w_train.tolist() == [101, 103, 105, 104, 100] and joined.X.shape == (5, 2)
+    assert Split.concat([split]) is split  # one split is handed back, not copied
 
 
 def test_feature_sets_and_observables():

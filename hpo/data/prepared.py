@@ -47,7 +47,8 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
@@ -111,6 +112,17 @@ class Split:
 
     def __len__(self) -> int:
         return len(self.y)
+
+    def take(self, index: np.ndarray) -> Split:
+        """The events at ``index`` (positions or a boolean mask), every array alike."""
+        return Split(*(getattr(self, f.name)[index] for f in fields(self)))
+
+    @staticmethod
+    def concat(splits: Sequence[Split]) -> Split:
+        """The events of ``splits`` one after the other (the split itself, uncopied, when there is one)."""
+        if len(splits) == 1:
+            return splits[0]
+        return Split(*(np.concatenate([getattr(s, f.name) for s in splits]) for f in fields(Split)))
 
 
 class PreparedDataset:

@@ -130,7 +130,7 @@ def _sample(split: Split) -> Split:
     """Up to :data:`TRY_EVENTS` events of each class."""
     keep = np.concatenate([np.flatnonzero(split.y == label)[:TRY_EVENTS] for label in (0, 1)])
     keep.sort()
-    return Split(*(getattr(split, f)[keep] for f in ("X", "y", "w", "w_train", "w_phys")))
+    return split.take(keep)
 
 
 def _call(ref: str, name: str, method: str, func: Any, *args: Any) -> Any:

@@ -11,24 +11,11 @@ followed by the validation events.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import fields
 
 import numpy as np
 
 from hpo.data.prepared import PreparedDataset, Split
 from hpo.errors import DataError
-
-_FIELDS = tuple(f.name for f in fields(Split))  # every array of a split, in order
-
-
-def take(split: Split, index: np.ndarray) -> Split:
-    """The events of ``split`` at ``index`` (positions or a boolean mask)."""
-    return Split(*(getattr(split, f)[index] for f in _FIELDS))
-
-
-def concat(splits: Sequence[Split]) -> Split:
-    """The events of ``splits`` one after the other."""
-    return Split(*(np.concatenate([getattr(s, f) for s in splits]) for f in _FIELDS))
 
 
 def rung_indices(y: np.ndarray, rungs: Sequence[float], seed: int) -> list[np.ndarray]:
@@ -46,9 +33,9 @@ def cv_folds(train: Split, val: Split, k: int, seed: int) -> list[tuple[Split, S
     """``k`` (fit, held-out) pairs of stratified folds of train+validation, fixed by ``seed``."""
     from sklearn.model_selection import StratifiedKFold
 
-    events = concat([train, val])
+    events = Split.concat([train, val])
     folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(events)), events.y)
-    return [(take(events, fit), take(events, held)) for fit, held in folds]
+    return [(events.take(fit), events.take(held)) for fit, held in folds]
 
 
 def check_budgets(data: PreparedDataset, rungs: Sequence[float], cv: int) -> None:

@@ -15,7 +15,7 @@ from hpo.fidelity import check_cv, check_rungs, rung_steps
 from hpo.models import Model, check_missing_values, model_ref
 from hpo.models.registry import ModelLike
 from hpo.objectives.base import Reporter, backend
-from hpo.objectives.fidelity import cv_folds, rung_indices, take
+from hpo.objectives.fidelity import cv_folds, rung_indices
 from hpo.objectives.scoring import make_scorer
 from hpo.spaces.space import SearchSpace
 
@@ -153,8 +153,8 @@ class Objective:
         val_rungs = rung_indices(val.y, self.rungs, self.seed)
         for rung, (index, step) in enumerate(zip(train_rungs, rung_steps(self.rungs))):
             attrs = {"rung": rung, "events": int(len(index))}
-            watched = val if rung == last else take(val, val_rungs[rung])
-            value = self._fit_and_score(trial, config, take(train, index), val, None, attrs, watched)[0]
+            watched = val if rung == last else val.take(val_rungs[rung])
+            value = self._fit_and_score(trial, config, train.take(index), val, None, attrs, watched)[0]
             if math.isnan(value):
                 return value
             scores.append(value)

@@ -145,7 +145,7 @@ def train_model(
         raise UsageError(f"fit_splits must name some of {', '.join(SPLITS)}, got {list(fit_splits)}")
     check_missing_values(model, data, [config])
     view = backend(model).missing_view(config)
-    fitted = _concat([data.split(s, view) for s in dict.fromkeys(fit_splits)])
+    fitted = Split.concat([data.split(s, view) for s in dict.fromkeys(fit_splits)])
     monitor: Split | None = None
     if backend(model).monitors_validation:
         if "val" in fit_splits:
@@ -164,12 +164,6 @@ def train_model(
     return TrainedModel(model, config, data.input_names(view), result.estimator, info)
 
 
-def _concat(splits: Sequence[Split]) -> Split:
-    if len(splits) == 1:
-        return splits[0]
-    return Split(*(np.concatenate([getattr(s, f) for s in splits]) for f in ("X", "y", "w", "w_train", "w_phys")))
-
-
 def _holdout(split: Split, fraction: float, seed: int) -> tuple[Split, Split]:
     """Split off a random ``fraction`` of events, stratified by class."""
     rng = np.random.default_rng(seed)
@@ -180,11 +174,7 @@ def _holdout(split: Split, fraction: float, seed: int) -> tuple[Split, Split]:
         if n == 0 or n == len(idx):
             raise DataError(f"too few events of class {label} ({len(idx)}) to hold out {fraction:.0%} for early stopping")
         held[rng.choice(idx, size=n, replace=False)] = True
-
-    def take(mask: np.ndarray) -> Split:
-        return Split(*(getattr(split, f)[mask] for f in ("X", "y", "w", "w_train", "w_phys")))
-
-    return take(~held), take(held)
+    return split.take(~held), split.take(held)
 
 
 def _json_default(value: Any) -> Any:

@@ -4,6 +4,8 @@ Everything above the ``## Figures`` heading is written by hand (what was run, th
 kept; everything below it is replaced by the full-mode ``results/<name>[.<label>].md`` files,
 verbatim but for their headings, which move down one level, in the order of :data:`BENCHMARKS`.
 A result that ``benchmarks.combine`` merged into another is shown through the combined one only.
+A benchmark whose module has ``overview(documents) -> Table`` gets that table, made from all its
+full-mode JSON results, before its files.
 """
 
 from __future__ import annotations
@@ -28,6 +30,18 @@ def result_files(results: Path) -> list[Path]:
     return [p for p in files if p.stem not in combined]
 
 
+def overviews(results: Path) -> dict[str, str]:
+    """Benchmark name -> the Markdown of its overview of every full-mode result in ``results``, where it has one."""
+    out = {}
+    for name, module in BENCHMARKS.items():
+        documents = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(results.glob(f"{name}*.json"))
+                     if p.stem == name or p.stem.startswith(f"{name}.")]  # fmt: skip
+        documents = [d for d in documents if d.get("mode") == "full"]
+        if documents and hasattr(module, "overview"):
+            out[name] = module.overview(documents).markdown(level=2).strip()
+    return out
+
+
 def _combines(path: Path) -> list[dict]:
     """The sources a JSON result combines (none for a plain run, or where there is no JSON)."""
     try:
@@ -42,7 +56,13 @@ def compose(document: Path = HERE / "RESULTS.md", results: Path = RESULTS) -> st
     head, found, _ = text.partition(f"\n{FIGURES}\n")
     if not found:
         raise SystemExit(f"{document}: no '{FIGURES}' heading to write below; add it after the summary")
-    parts = [re.sub(r"^(#+) ", r"#\1 ", p.read_text(encoding="utf-8").strip(), flags=re.MULTILINE) for p in result_files(results)]
+    pending = overviews(results)
+    parts = []
+    for path in result_files(results):
+        name = path.stem.split(".", 1)[0]
+        parts += [pending.pop(name)] if name in pending else []
+        parts.append(path.read_text(encoding="utf-8").strip())
+    parts = [re.sub(r"^(#+) ", r"#\1 ", part, flags=re.MULTILINE) for part in parts]
     new = f"{head}\n{FIGURES}\n\n" + "\n\n".join(parts) + "\n"
     document.write_text(new, encoding="utf-8")
     return new

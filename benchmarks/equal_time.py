@@ -16,7 +16,9 @@ Without ``--models`` only the ANN runs and without ``--datasets`` only the synth
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -124,3 +126,39 @@ def tables(runs: pd.DataFrame, s: Settings) -> list[Table]:
         Table("Equal wall-clock budgets: median best test AUC and gap to the Bayes limit", summarise(runs), notes),
         Table("Equal wall-clock budgets: every study and budget", runs),
     ]
+
+
+def overview(documents: Sequence[dict[str, Any]]) -> Table:
+    """Every run's medians side by side: one row per dataset, features, model and budget, one column per contestant.
+
+    ``documents`` are full-mode equal-time result files (as JSON). Each cell is the median test AUC of the
+    result with the most seeds for that contestant and budget, the latest of equals, so a combination
+    stands in for its sources and a longer study's shorter budgets fill in where no run has more seeds.
+    """
+    keys = ["dataset", "features", "model", "budget_s"]
+    picked: dict[tuple, dict[str, Any]] = {}
+    for document in sorted(documents, key=lambda d: d["date"]):
+        label = document["settings"].get("label") or "(no label)"
+        for row in document["tables"][0]["rows"]:
+            key = (*(row[k] for k in keys), row["contestant"])
+            if key not in picked or row["seeds"] >= picked[key]["seeds"]:
+                picked[key] = {**row, "run": label}
+    order = list(contestants(ALGOS))
+    present = [c for c in order if any(key[-1] == c for key in picked)]
+    out = []
+    for key in sorted({key[:-1] for key in picked}):
+        cells = {c: picked.get((*key, c)) for c in present}
+        found = [cell for cell in cells.values() if cell is not None]
+        out.append({
+            **dict(zip(keys, key, strict=True)), "bayes_limit": found[0]["bayes_limit"],
+            **{c: "-" if cell is None or pd.isna(cell["test_auc"]) else f"{cell['test_auc']:.4f} ({cell['seeds']})"
+               for c, cell in cells.items()},
+            "runs": ", ".join(dict.fromkeys(cell["run"] for cell in found)),
+        })  # fmt: skip
+    notes = [
+        "each cell: median test AUC of the contestant's best configuration within the budget, over the seeds in "
+        "brackets, from the run with the most seeds at that budget (the latest of equals); -: not run, or no trial complete by then",
+        "runs: the labels of the result files the row's cells come from (equal-time.<label>, under Figures); "
+        "gap to the Bayes limit = bayes_limit - cell",
+    ]
+    return Table("Equal wall-clock budgets at a glance: every run's median test AUC (seeds)", pd.DataFrame(out), notes)

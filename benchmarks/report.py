@@ -28,10 +28,11 @@ class Table:
     frame: pd.DataFrame
     notes: list[str] = field(default_factory=list)
 
-    def markdown(self) -> str:
+    def markdown(self, level: int = 3) -> str:
+        """The table under a heading of ``level`` (3: inside a result file), its notes as a list."""
         body = self.frame.to_markdown(index=False, floatfmt=".4g") if len(self.frame) else "(no rows)"
         notes = "".join(f"\n- {n}" for n in self.notes)
-        return f"### {self.title}\n\n{body}\n{notes}\n"
+        return f"{'#' * level} {self.title}\n\n{body}\n{notes}\n"
 
     def text(self) -> str:
         body = self.frame.to_string(index=False, float_format=lambda v: f"{v:.4g}") if len(self.frame) else "(no rows)"

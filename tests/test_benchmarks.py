@@ -228,17 +228,19 @@ def test_first_seed_starts_the_seeds_later() -> None:
         parser().parse_args(["--first-seed", "-1"])
 
 
-def _equal_time_run(out: Path, label: str, seeds: list[int], **overrides) -> None:
+def _equal_time_run(
+    out: Path, label: str, seeds: list[int], budgets: tuple[int, ...] = (60, 120), contestants: tuple[str, ...] = ("tpe", "tpe+mf"), **overrides
+) -> None:
     """An equal-time result file of ``seeds`` with made-up rows (test AUC 0.90 + seed / 100 at every budget)."""
     from benchmarks import equal_time
     from benchmarks.report import write_result
     from benchmarks.settings import FULL
 
-    settings = FULL.with_overrides(label=label, seeds=len(seeds), first_seed=seeds[0], wall_budgets_s=(60, 120), **overrides)
+    settings = FULL.with_overrides(label=label, seeds=len(seeds), first_seed=seeds[0], wall_budgets_s=budgets, **overrides)
     rows = pd.DataFrame(
         [{"dataset": "synthetic", "features": "low", "model": "ann", "events": 100, "bayes_limit": 0.95, "contestant": c,
           "seed": s, "budget_s": b, "trials": 10 * b, "pruned": 0, "best_val_auc": 0.9, "test_auc": 0.90 + s / 100}
-         for s in seeds for c in ("tpe", "tpe+mf") for b in (60, 120)]
+         for s in seeds for c in contestants for b in budgets]
     )  # fmt: skip
     write_result("equal-time", equal_time.TITLE, equal_time.tables(rows, settings), settings, out, argv=["--label", label], elapsed_s=10.0, host=_HOST)
 
@@ -273,3 +275,27 @@ def test_combine_summarises_runs_of_different_seeds_as_one(tmp_path: Path, capsy
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "equal-time.x.json").exists()
+
+
+def test_overview_takes_each_cell_from_the_run_with_the_most_seeds(tmp_path: Path) -> None:
+    from benchmarks.combine import main as combine_main
+    from benchmarks.compose import compose, overviews
+    from benchmarks.equal_time import overview
+
+    _equal_time_run(tmp_path, "a", [0, 1])
+    _equal_time_run(tmp_path, "b", [2])
+    assert combine_main(["equal-time", "a", "b", "--label", "ab", "--out", str(tmp_path)]) == 0
+    _equal_time_run(tmp_path, "long", [0], budgets=(60, 120, 600), contestants=("random",))
+    documents = [json.loads(p.read_text()) for p in sorted(tmp_path.glob("equal-time.*.json"))]
+    table = overview(documents).frame.set_index("budget_s")
+    assert list(table.columns) == ["dataset", "features", "model", "bayes_limit", "random", "tpe", "tpe+mf", "runs"]
+    assert table.loc[60, "tpe"] == "0.9100 (3)" and table.loc[120, "tpe+mf"] == "0.9100 (3)"  # not run a's 0.9050 (2)
+    assert table.loc[60, "random"] == "0.9000 (1)" and table.loc[60, "runs"] == "long, ab"
+    assert (table.loc[600, "tpe"], table.loc[600, "random"], table.loc[600, "runs"]) == ("-", "0.9000 (1)", "long")
+
+    document = tmp_path / "RESULTS.md"
+    document.write_text("# Results\n\n## Figures\n")
+    text = compose(document, tmp_path)
+    heading = "### Equal wall-clock budgets at a glance"
+    assert heading in text and text.index(heading) < text.index("(full, ab)") < text.index("(full, long)")
+    assert "| 0.9100 (3) |" in text and set(overviews(tmp_path)) == {"equal-time"}

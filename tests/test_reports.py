@@ -396,3 +396,26 @@ def test_report_draws_progress_on_a_terminal_only(grid_study: optuna.Study, stor
 
     assert "report rf-grid" in on_terminal("--out", str(tmp_path / "tty"))  # the bar is drawn on a terminal
     assert on_terminal("--out", str(tmp_path / "quiet"), "--quiet") == ""
+
+
+def test_permutation_importance_is_the_auc_drop_when_a_feature_is_shuffled() -> None:
+    from hpo.reports.physics import Labelled, permutation_importance
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(4000, 3)).astype(np.float32)
+    y = (X[:, 0] + 0.5 * rng.normal(size=4000) > 0).astype(np.int8)
+    w = np.ones(4000)
+    before = X.copy()
+
+    def predict(rows: np.ndarray) -> np.ndarray:  # scores the first input only
+        return 1 / (1 + np.exp(-rows[:, 0]))
+
+    sample = Labelled(y, predict(X), w)
+    mean, std = permutation_importance(predict, X, sample, n_repeats=3)
+    reference = metrics.roc_auc(y, predict(X), w)
+    assert mean[0] == pytest.approx(reference - 0.5, abs=0.03) and 0 < std[0] < 0.02  # shuffled, it carries no information
+    assert mean[1:].tolist() == [0.0, 0.0] and std[1:].tolist() == [0.0, 0.0]  # inputs the scores ignore
+    assert np.array_equal(X, before)  # the caller's events are left as they were
+    assert np.array_equal(permutation_importance(predict, X, sample, n_repeats=3)[0], mean)  # fixed by the seed
+    with pytest.raises(ValueError, match="n_repeats must be at least 1"):
+        permutation_importance(predict, X, sample, n_repeats=0)

@@ -419,3 +419,18 @@ def test_permutation_importance_is_the_auc_drop_when_a_feature_is_shuffled() -> 
     assert np.array_equal(permutation_importance(predict, X, sample, n_repeats=3)[0], mean)  # fixed by the seed
     with pytest.raises(ValueError, match="n_repeats must be at least 1"):
         permutation_importance(predict, X, sample, n_repeats=0)
+
+
+@pytest.mark.parametrize("value", [0.95, 0.90], ids=["at-the-reference", "below-it"])
+def test_a_regret_that_never_changes_gets_a_decade_either_side(value: float, tmp_path: Path) -> None:
+    import warnings
+
+    from hpo.reports.history import StudyHistory
+    from hpo.reports.regret import BEST_REACHED, Reference, plot_regret
+
+    study = StudyHistory("s", "tpe", "bdt", 0, "auc", True, np.arange(3), np.array([value, value - 0.01, value - 0.02]),
+                         np.ones(3), np.arange(1.0, 4.0))  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns of a singular axis and widens it by itself otherwise
+        path = plot_regret([study], Reference(0.95, BEST_REACHED), "trials", tmp_path / "regret.png")
+    assert path.stat().st_size > 0

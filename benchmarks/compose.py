@@ -20,12 +20,17 @@ HERE = Path(__file__).resolve().parent
 FIGURES = "## Figures"
 
 
+def _files_of(results: Path, name: str, suffix: str) -> list[Path]:
+    """The result files of benchmark ``name`` ending in ``suffix``: unlabelled first, then by label."""
+    found = [p for p in results.glob(f"{name}*{suffix}") if p.stem == name or p.stem.startswith(f"{name}.")]
+    return sorted(found, key=lambda p: (p.stem != name, p.stem))
+
+
 def result_files(results: Path) -> list[Path]:
     """The full-mode Markdown results in ``results``, benchmark by benchmark: unlabelled first, then by label."""
     files = []
     for name in BENCHMARKS:
-        found = [p for p in results.glob(f"{name}*.md") if p.stem == name or p.stem.startswith(f"{name}.")]
-        files += sorted((p for p in found if not p.stem.endswith(".quick")), key=lambda p: (p.stem != name, p.stem))
+        files += [p for p in _files_of(results, name, ".md") if not p.stem.endswith(".quick")]
     combined = {source["file"] for p in files for source in _combines(p.with_suffix(".json"))}
     return [p for p in files if p.stem not in combined]
 
@@ -34,8 +39,7 @@ def overviews(results: Path) -> dict[str, str]:
     """Benchmark name -> the Markdown of its overview of every full-mode result in ``results``, where it has one."""
     out = {}
     for name, module in BENCHMARKS.items():
-        documents = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(results.glob(f"{name}*.json"))
-                     if p.stem == name or p.stem.startswith(f"{name}.")]  # fmt: skip
+        documents = [json.loads(p.read_text(encoding="utf-8")) for p in _files_of(results, name, ".json")]
         documents = [d for d in documents if d.get("mode") == "full"]
         if documents and hasattr(module, "overview"):
             out[name] = module.overview(documents).markdown(level=2).strip()
@@ -60,7 +64,8 @@ def compose(document: Path = HERE / "RESULTS.md", results: Path = RESULTS) -> st
     parts = []
     for path in result_files(results):
         name = path.stem.split(".", 1)[0]
-        parts += [pending.pop(name)] if name in pending else []
+        if name in pending:
+            parts.append(pending.pop(name))
         parts.append(path.read_text(encoding="utf-8").strip())
     parts = [re.sub(r"^(#+) ", r"#\1 ", part, flags=re.MULTILINE) for part in parts]
     new = f"{head}\n{FIGURES}\n\n" + "\n\n".join(parts) + "\n"

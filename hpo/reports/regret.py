@@ -106,7 +106,6 @@ def plot_regret(histories: list[StudyHistory], ref: Reference, axis: Axis, path:
     def regrets(h: StudyHistory) -> NDArray[np.float64]:
         return np.maximum(sign * (ref.value - history.curve(h, axis, grid)), floor)
 
-    drawn: list[NDArray[np.float64]] = []  # every regret on the axis, to keep it from being a single value
     with style.hep_style():
         fig, (ax,) = style.figure()
         for group, members in history.grouped(histories).items():
@@ -118,19 +117,15 @@ def plot_regret(histories: list[StudyHistory], ref: Reference, axis: Axis, path:
                 ax.step(grid, median, where="post", color=color, ls=ls,
                         label=f"{history.group_label(group)} (median of {len(members)} seeds)")
                 ax.fill_between(grid, q25, q75, step="post", color=color, alpha=0.25, lw=0)
-                drawn += [q25, q75]
             else:
                 (h,) = members
-                drawn.append(regrets(h))
-                ax.step(grid, drawn[-1], where="post", color=color, ls=ls, label=f"{history.group_label(group)}: {h.name}")
+                ax.step(grid, regrets(h), where="post", color=color, ls=ls, label=f"{history.group_label(group)}: {h.name}")
         if any((regret(h, ref) <= 0).any() for h in histories):
             ax.axhline(floor, color="gray", ls=":", lw=1)
-            drawn.append(np.array([floor]))
             ax.text(grid[-1], floor, "reached the reference ", ha="right", va="bottom", fontsize=11, color="gray")
-        shown = np.concatenate(drawn)
-        shown = shown[np.isfinite(shown)]
-        if shown.size and shown.min() == shown.max():  # one regret everywhere (each study's first trial its best): a decade each side
-            ax.set_ylim(shown.min() / 10, shown.max() * 10)
+        low, high = ax.dataLim.intervaly  # matplotlib's own extent of what is drawn (to rounding)
+        if np.isclose(low, high, rtol=1e-9, atol=0):  # one regret everywhere (each study's first trial its best): a decade each side
+            ax.set_ylim(low / 10, high * 10)
         ax.set_yscale("log")
         if axis == "trials":
             ax.set_xlabel("Number of trials")
